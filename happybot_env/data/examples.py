@@ -24,6 +24,7 @@ def policy_triples(dialogues: Iterable[Dialogue]) -> Iterator[PolicyExample]:
             after = turns[j + 1] if j + 1 < len(turns) and turns[j + 1].role == USER else None
             yield PolicyExample(
                 dialogue_id=dialogue.id,
+                response_turn=j,
                 previous_system=before.text if before else "",
                 user=turns[j - 1].text,
                 response=turns[j].text,

@@ -105,6 +105,8 @@ class PolicyExample:
     """One policy triple of the paper: context ``[s_i; u_i+1]``, response ``s_i+1``, next user ``u_i+2``."""
 
     dialogue_id: str
+    response_turn: int
+    """Index of the response in ``Dialogue.turns`` (the next user turn, if any, follows it)."""
     previous_system: str
     """``s_i``; empty when ``u_i+1`` opens the dialogue."""
     user: str

@@ -1,0 +1,72 @@
+"""What a reward model is: a batch of (user turn, response) pairs in, one float per pair out.
+
+Higher means a happier user. Built-in models return the probability of positive sentiment, in
+[0, 1]. Every score that leaves a reward model is checked here, so a plugin that returns NaN, an
+infinity or the wrong number of scores fails with an error that names it, before the bad value
+reaches a policy gradient.
+"""
+
+from __future__ import annotations
+
+import abc
+from collections.abc import Callable, Sequence
+
+import numpy as np
+import torch
+
+
+class RewardModelError(RuntimeError):
+    """A reward model failed or returned unusable scores; the message names the model."""
+
+
+class RewardModel(abc.ABC):
+    name: str = "reward model"
+
+    @abc.abstractmethod
+    def score(self, users: Sequence[str], responses: Sequence[str]) -> torch.Tensor:
+        """One score per (user turn, response) pair, as a float tensor of shape ``(len(users),)``."""
+
+    def __call__(self, users: Sequence[str], responses: Sequence[str]) -> torch.Tensor:
+        if len(users) != len(responses):
+            raise ValueError(f"{len(users)} user turns but {len(responses)} responses")
+        return check_scores(self.score(list(users), list(responses)), len(users), self.name)
+
+    @property
+    def accepts_token_ids(self) -> bool:
+        """Whether ``score_token_ids`` works: the model reads HappyBot's shared WordPiece ids."""
+        return False
+
+    def score_token_ids(self, user_ids: torch.Tensor, response_ids: torch.Tensor) -> torch.Tensor:
+        """Score right-padded token ids in the shared vocabulary, without special tokens (fast path)."""
+        raise NotImplementedError(f"{self.name} scores text only")
+
+
+def check_scores(scores, expected: int, name: str) -> torch.Tensor:
+    """Turn a model's output into a float32 tensor of shape ``(expected,)``, or raise naming the model."""
+    try:
+        tensor = torch.as_tensor(np.asarray(scores, dtype=np.float32) if not torch.is_tensor(scores) else scores)
+    except (TypeError, ValueError) as e:
+        raise RewardModelError(f"reward model {name!r} returned {type(scores).__name__}, not numbers: {e}") from None
+    tensor = tensor.float()
+    if tensor.shape != (expected,):
+        raise RewardModelError(
+            f"reward model {name!r} returned shape {tuple(tensor.shape)} for {expected} pairs, expected ({expected},)"
+        )
+    if not torch.isfinite(tensor).all():
+        bad = (~torch.isfinite(tensor)).nonzero().flatten()[:5].tolist()
+        raise RewardModelError(f"reward model {name!r} returned NaN or infinite scores (first at pairs {bad})")
+    return tensor
+
+
+class CallableReward(RewardModel):
+    """A plain Python callable ``fn(users, responses) -> sequence of floats`` as a reward model."""
+
+    def __init__(self, fn: Callable[[list[str], list[str]], Sequence[float]], name: str | None = None) -> None:
+        self.fn = fn
+        self.name = name or getattr(fn, "__name__", repr(fn))
+
+    def score(self, users: Sequence[str], responses: Sequence[str]) -> torch.Tensor:
+        try:
+            return self.fn(list(users), list(responses))
+        except Exception as e:
+            raise RewardModelError(f"reward model {self.name!r} failed: {type(e).__name__}: {e}") from e

@@ -1,0 +1,191 @@
+"""A Hugging Face sequence-classification model as a reward model: P(positive) of its input.
+
+``input="response"`` scores the response alone (the paper's sentiment classifier, ``current``);
+``input="pair"`` scores ``[user; response]`` (the look-ahead predictor, ``lookahead``: the
+probability that the user's next turn is positive).
+
+A model folder is either a full model (``config.json`` + ``model.safetensors``) or a LoRA adapter
+over the pretrained encoder (``adapter_config.json`` + ``adapter_model.safetensors``), as HappyBot
+ships. Weights load from safetensors only. A ``happybot.json`` beside them, written by HappyBot's
+training stages, says which input the model reads.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import json
+import warnings
+from collections.abc import Iterator, Sequence
+from pathlib import Path
+
+import torch
+from transformers import AutoConfig, AutoModelForSequenceClassification, AutoTokenizer, PreTrainedModel
+from transformers.utils import logging as hf_logging
+
+from happybot_env.tokenizer import encoder_path, load_tokenizer
+
+from .base import RewardModel
+from .inputs import build_inputs, pad_token_lists
+
+METADATA_FILE = "happybot.json"
+INPUTS = ("response", "pair")
+
+
+def resolve_device(device: str | torch.device) -> torch.device:
+    if str(device) == "auto":
+        return torch.device("cuda" if torch.cuda.is_available() else "cpu")
+    return torch.device(device)
+
+
+def positive_index(model: PreTrainedModel, folder: Path) -> int:
+    """The output that means "positive": a label named so, else index 1 of a two-label model."""
+    names = {i: str(name).lower() for i, name in model.config.id2label.items()}
+    matches = [i for i, name in names.items() if name.startswith("pos")]
+    if len(matches) == 1:
+        return int(matches[0])
+    if model.config.num_labels == 2:
+        return 1
+    raise ValueError(f"{folder}: cannot tell which of the labels {list(names.values())} means positive sentiment")
+
+
+@contextlib.contextmanager
+def quiet_transformers() -> Iterator[None]:
+    """Silence transformers' load report and progress bar for a load whose gaps are expected.
+
+    Also silences the FutureWarning that peft raises by calling a renamed transformers method.
+    """
+    verbosity = hf_logging.get_verbosity()
+    hf_logging.set_verbosity_error()
+    hf_logging.disable_progress_bar()
+    try:
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore", FutureWarning)
+            yield
+    finally:
+        hf_logging.set_verbosity(verbosity)
+        hf_logging.enable_progress_bar()
+
+
+def load_classifier(folder: str | Path) -> PreTrainedModel:
+    """Load a sequence-classification model or a HappyBot LoRA adapter, safetensors only."""
+    folder = Path(folder)
+    if (folder / "adapter_config.json").is_file():
+        from peft import PeftModel
+
+        if not (folder / "adapter_model.safetensors").is_file():
+            raise ValueError(f"{folder}: adapter weights must be in adapter_model.safetensors")
+        config = json.loads((folder / "adapter_config.json").read_text())
+        with quiet_transformers():  # the base has no head yet: the adapter brings it, so no warning
+            base = AutoModelForSequenceClassification.from_pretrained(
+                encoder_path(), num_labels=config.get("num_labels", 2), local_files_only=True, use_safetensors=True
+            )
+            return PeftModel.from_pretrained(base, folder).merge_and_unload()
+    if not (folder / "config.json").is_file():
+        raise ValueError(f"{folder} is not a Hugging Face model folder (no config.json or adapter_config.json)")
+    config = AutoConfig.from_pretrained(folder, local_files_only=True)
+    architectures = config.architectures or []
+    if not any(a.endswith("ForSequenceClassification") for a in architectures):
+        raise ValueError(
+            f"{folder} holds {', '.join(architectures) or 'a model of unknown architecture'}, "
+            "not a sequence-classification model (its head would be random)"
+        )
+    return AutoModelForSequenceClassification.from_pretrained(folder, local_files_only=True, use_safetensors=True)
+
+
+class SequenceClassifierReward(RewardModel):
+    """Scores pairs with a classifier, in batches, in bf16 on a GPU and fp32 on the CPU."""
+
+    def __init__(
+        self,
+        model: PreTrainedModel,
+        tokenizer,
+        *,
+        input: str = "response",
+        name: str = "classifier",
+        positive: int = 1,
+        max_length: int = 128,
+        batch_size: int | None = None,
+        device: str | torch.device = "auto",
+    ) -> None:
+        if input not in INPUTS:
+            raise ValueError(f"input must be one of {INPUTS}, got {input!r}")
+        self.device = resolve_device(device)
+        dtype = torch.bfloat16 if self.device.type == "cuda" else torch.float32
+        self.model = model.to(self.device, dtype).eval()
+        self.tokenizer = tokenizer
+        self.input = input
+        self.name = name
+        self.positive = positive
+        self.max_length = max_length
+        self.batch_size = batch_size or (4096 if self.device.type == "cuda" else 64)
+        self._shared_vocabulary = tokenizer.get_vocab() == load_tokenizer().get_vocab()
+
+    @classmethod
+    def from_pretrained(cls, folder: str | Path, *, input: str | None = None, **kwargs) -> SequenceClassifierReward:
+        folder = Path(folder)
+        if not folder.is_dir():
+            raise FileNotFoundError(f"reward model folder {folder} does not exist")
+        metadata_path = folder / METADATA_FILE
+        metadata = json.loads(metadata_path.read_text()) if metadata_path.is_file() else {}
+        model = load_classifier(folder)
+        has_tokenizer = (folder / "tokenizer_config.json").is_file()
+        tokenizer = AutoTokenizer.from_pretrained(folder, local_files_only=True) if has_tokenizer else load_tokenizer()
+        kwargs.setdefault("name", metadata.get("name", str(folder)))
+        return cls(
+            model,
+            tokenizer,
+            input=input or metadata.get("input", "response"),
+            positive=positive_index(model, folder),
+            **kwargs,
+        )
+
+    @property
+    def accepts_token_ids(self) -> bool:
+        return self._shared_vocabulary
+
+    def score(self, users: Sequence[str], responses: Sequence[str]) -> torch.Tensor:
+        if self._shared_vocabulary:
+            n = len(responses)
+            encoded = self.tokenizer(list(users) + list(responses), add_special_tokens=False)["input_ids"]
+            users_ids = [ids[-self.max_length :] if ids else [] for ids in encoded[:n]]
+            responses_ids = [ids[: self.max_length] for ids in encoded[n:]]
+            # score in order of length so that each batch pads to similar lengths
+            order = sorted(range(n), key=lambda i: len(users_ids[i]) + len(responses_ids[i]))
+            pad = self.tokenizer.pad_token_id
+            scores = self.score_token_ids(
+                pad_token_lists([users_ids[i] for i in order], pad), pad_token_lists([responses_ids[i] for i in order], pad)
+            )
+            unsorted = torch.empty_like(scores)
+            unsorted[torch.tensor(order, device=scores.device, dtype=torch.long)] = scores
+            return unsorted
+        # another vocabulary: the tokenizer's own pair encoding, truncated from the left
+        self.tokenizer.truncation_side = "left"
+        scores = []
+        for start in range(0, len(responses), self.batch_size):
+            texts = (list(responses[start : start + self.batch_size]),)
+            if self.input == "pair":
+                texts = (list(users[start : start + self.batch_size]), *texts)
+            batch = self.tokenizer(*texts, truncation=True, max_length=self.max_length, padding=True, return_tensors="pt")
+            scores.append(self._positive_probability(batch))
+        return torch.cat(scores) if scores else torch.zeros(0)
+
+    def score_token_ids(self, user_ids: torch.Tensor, response_ids: torch.Tensor) -> torch.Tensor:
+        if not self._shared_vocabulary:
+            raise NotImplementedError(f"{self.name} has its own vocabulary: score text instead")
+        scores = []
+        for start in range(0, response_ids.shape[0], self.batch_size):
+            batch = build_inputs(
+                user_ids[start : start + self.batch_size].to(self.device) if self.input == "pair" else None,
+                response_ids[start : start + self.batch_size].to(self.device),
+                max_length=self.max_length,
+                cls_id=self.tokenizer.cls_token_id,
+                sep_id=self.tokenizer.sep_token_id,
+                pad_id=self.tokenizer.pad_token_id,
+            )
+            scores.append(self._positive_probability(batch))
+        return torch.cat(scores) if scores else torch.zeros(0)
+
+    @torch.inference_mode()
+    def _positive_probability(self, batch) -> torch.Tensor:
+        logits = self.model(**{k: v.to(self.device) for k, v in batch.items()}).logits
+        return logits.float().softmax(-1)[:, self.positive]

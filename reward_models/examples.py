@@ -1,0 +1,109 @@
+"""Training data for the reward models, assembled from the corpora a data directory holds.
+
+- The classifier: SST-2 (GLUE's 67k phrases when present, else the sentence-level or tree files)
+  plus the EmpatheticDialogues situations labelled through the emotion table; validation on the
+  SST-2 dev sentences and the ED validation situations.
+- The predictor: ``[u_i; s_i]`` labelled with the sentiment of ``u_i+1``, for every system turn
+  whose next user turn has a label. The validation splits of EmpatheticDialogues and DailyDialog
+  (and of the built-in corpus) are held out for evaluation; every other split trains, PersonaChat's
+  only split included.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Iterable
+from pathlib import Path
+
+from happybot_env.data import DialogueCorpus, Source, policy_triples, situation_sentiment
+
+from .training import LabelledText
+
+SST2_TRAIN_PREFERENCE = ("sst2/glue", "sst2/sentence_level", "sst2/trees")
+SST2_DEV_PREFERENCE = ("sst2/sentence_level", "sst2/glue", "sst2/trees")
+EVALUATION_SPLITS = {"valid", "validation", "dev"}
+DIALOGUE_CORPORA = ("empatheticdialogues", "dailydialog", "personachat", "chitchat")
+LICENCES = {
+    "empatheticdialogues": "EmpatheticDialogues: CC BY-NC 4.0",
+    "dailydialog": "DailyDialog: CC BY-NC-SA 4.0",
+    "personachat": "PersonaChat: MIT (ParlAI)",
+    "chitchat": "chitchat-dataset: MIT",
+    "sst2": "SST-2: no licence stated by its authors",
+}
+
+
+def _pick(sources: list[Source], preference: tuple[str, ...], split: str) -> Source | None:
+    for corpus in preference:
+        for source in sources:
+            if source.corpus == corpus and source.split == split:
+                return source
+    return None
+
+
+def classifier_data(sources: list[Source]) -> tuple[list[LabelledText], dict[str, list[LabelledText]], dict]:
+    """``(train, validation sets, description of the data used)`` for the sentiment classifier."""
+    sst_train, sst_dev = _pick(sources, SST2_TRAIN_PREFERENCE, "train"), _pick(sources, SST2_DEV_PREFERENCE, "dev")
+    ed = {s.split: s for s in sources if s.corpus == "empatheticdialogues"}
+    if sst_train is None or "train" not in ed:
+        raise FileNotFoundError("the classifier trains on SST-2 and EmpatheticDialogues: the data directory lacks one")
+    train = [LabelledText(e.text, e.label) for e in sst_train.read().examples]
+    train += [LabelledText(e.text, e.label) for e in situation_sentiment(ed["train"].read()).examples]
+    valid = {}
+    if sst_dev is not None:
+        valid["sst2_dev"] = [LabelledText(e.text, e.label) for e in sst_dev.read().examples]
+    if "valid" in ed:
+        valid["ed_situations_valid"] = [LabelledText(e.text, e.label) for e in situation_sentiment(ed["valid"].read()).examples]
+    used = [f"{sst_train.corpus} train ({sst_train.path})", f"empatheticdialogues train situations ({ed['train'].path})"]
+    return train, valid, {"train": used, "train_examples": len(train), "validation": {k: len(v) for k, v in valid.items()}}
+
+
+def dialogue_sources(sources: list[Source]) -> list[Source]:
+    return [s for s in sources if s.corpus in DIALOGUE_CORPORA]
+
+
+def user_turn_labels(path: str | Path) -> dict[tuple[str, str, str], list[float | None]]:
+    """Read a labels file: ``{(corpus, split, dialogue id): P(positive) per turn, None for system turns}``."""
+    labels = {}
+    with open(path, encoding="utf-8") as f:
+        for number, line in enumerate(f, start=1):
+            try:
+                row = json.loads(line)
+                labels[(row["corpus"], row["split"], row["dialogue"])] = row["positive"]
+            except (json.JSONDecodeError, KeyError, TypeError) as e:
+                raise ValueError(f"{path}, line {number}: not a HappyBot labels row ({e})") from None
+    return labels
+
+
+def lookahead_examples(corpus: DialogueCorpus, labels: dict, corpus_name: str) -> Iterable[LabelledText]:
+    """``[u_i; s_i]`` -> the label of ``u_i+1``, for every labelled next user turn."""
+    for dialogue in corpus.dialogues:
+        positive = labels.get((corpus_name, corpus.split, dialogue.id))
+        if positive is None:
+            continue
+        if len(positive) != len(dialogue.turns):
+            raise ValueError(
+                f"labels for {corpus_name} {corpus.split} {dialogue.id} cover {len(positive)} turns, "
+                f"the dialogue has {len(dialogue.turns)}: were they made from another copy of the corpus?"
+            )
+        for triple in policy_triples([dialogue]):
+            p = positive[triple.response_turn + 1] if triple.next_user is not None else None
+            if p is not None:
+                yield LabelledText(triple.response, int(p >= 0.5), user=triple.user)
+
+
+def predictor_data(sources: list[Source], labels: dict) -> tuple[list[LabelledText], dict[str, list[LabelledText]], dict]:
+    """``(train, validation sets, description)`` for the look-ahead predictor."""
+    train, valid, used = [], {}, []
+    for source in dialogue_sources(sources):
+        examples = list(lookahead_examples(source.read(), labels, source.corpus))
+        if source.split in EVALUATION_SPLITS and source.corpus != "personachat":
+            if examples:
+                valid[f"{source.corpus}_{source.split}"] = examples
+        else:
+            train += examples
+            used.append(f"{source.corpus} {source.split} ({source.path}): {len(examples)} examples")
+    if not train:
+        raise ValueError("no labelled look-ahead examples: are the labels from the same data directory?")
+    if valid:
+        valid["all_validation"] = [e for examples in list(valid.values()) for e in examples]
+    return train, valid, {"train": used, "train_examples": len(train), "validation": {k: len(v) for k, v in valid.items()}}

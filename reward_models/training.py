@@ -1,0 +1,211 @@
+"""Fine-tune the pretrained encoder into a sentiment classifier or a look-ahead predictor.
+
+One visible loop: AdamW, linear warm-up and decay, gradient clipping, bf16 autocast on a GPU.
+``lora_rank=0`` updates every weight (the paper's recipe); ``lora_rank>0`` freezes the encoder and
+trains a low-rank adapter on every linear layer of its transformer blocks, plus the pooler and the
+classification head: a few MB on disk, which is what HappyBot ships.
+"""
+
+from __future__ import annotations
+
+import datetime
+import json
+import math
+import random
+from collections.abc import Sequence
+from dataclasses import asdict, dataclass
+from pathlib import Path
+
+import torch
+from torch.utils.tensorboard import SummaryWriter
+from tqdm.auto import tqdm
+from transformers import AutoModelForSequenceClassification, PreTrainedModel, get_linear_schedule_with_warmup
+
+from happybot_env.atomic import atomic_directory
+from happybot_env.tokenizer import encoder_path, load_tokenizer
+
+from .bert import INPUTS, METADATA_FILE, quiet_transformers, resolve_device
+from .inputs import build_inputs, pad_token_lists
+
+LABELS = {0: "negative", 1: "positive"}
+
+
+@dataclass(frozen=True)
+class LabelledText:
+    """One training example: a response (or any sentence), the user turn before it, and a label."""
+
+    text: str
+    label: int
+    user: str = ""
+
+
+@dataclass
+class FineTuneConfig:
+    input: str = "response"
+    """``"response"``: classify the text alone (classifier); ``"pair"``: ``[user; text]`` (predictor)."""
+    lora_rank: int = 0
+    """0 fine-tunes every weight; a positive rank trains a LoRA adapter over the frozen encoder."""
+    epochs: float = 1.0
+    """Passes over the training set (fractions allowed)."""
+    learning_rate: float = 5e-5
+    """Peak AdamW learning rate (LoRA wants about 10x a full fine-tune's)."""
+    batch_size: int = 32
+    max_length: int = 128
+    """Tokens per input, special tokens included."""
+    warmup_ratio: float = 0.06
+    weight_decay: float = 0.01
+    max_grad_norm: float = 1.0
+    eval_every: int = 1000
+    """Steps between evaluations on the validation sets."""
+    seed: int = 0
+    device: str = "auto"
+
+    def __post_init__(self) -> None:
+        if self.input not in INPUTS:
+            raise ValueError(f"input must be one of {INPUTS}, got {self.input!r}")
+
+
+def new_model(lora_rank: int) -> PreTrainedModel:
+    with quiet_transformers():  # the new head is meant to start random
+        model = AutoModelForSequenceClassification.from_pretrained(
+            encoder_path(),
+            num_labels=2,
+            id2label=LABELS,
+            label2id={v: k for k, v in LABELS.items()},
+            local_files_only=True,
+            use_safetensors=True,
+        )
+    if lora_rank == 0:
+        return model
+    from peft import LoraConfig, get_peft_model
+
+    config = LoraConfig(
+        r=lora_rank,
+        lora_alpha=2 * lora_rank,
+        lora_dropout=0.1,
+        target_modules=r".*encoder\.layer\.\d+\..*(query|key|value|dense)$",
+        modules_to_save=["pooler", "classifier"],
+    )
+    with quiet_transformers():
+        return get_peft_model(model, config)
+
+
+class Encoded:
+    """Examples tokenized once (no special tokens), assembled into batches on demand."""
+
+    def __init__(self, examples: Sequence[LabelledText], config: FineTuneConfig) -> None:
+        tokenizer = load_tokenizer()
+        self.config = config
+        self.special = {"cls_id": tokenizer.cls_token_id, "sep_id": tokenizer.sep_token_id, "pad_id": tokenizer.pad_token_id}
+        texts = [e.text for e in examples] + [e.user for e in examples]
+        ids = tokenizer(texts, add_special_tokens=False)["input_ids"] if texts else []
+        n = len(examples)
+        self.texts = [t[: config.max_length] for t in ids[:n]]
+        self.users = [u[-config.max_length :] if u else [] for u in ids[n:]]
+        self.labels = torch.tensor([e.label for e in examples])
+
+    def __len__(self) -> int:
+        return len(self.labels)
+
+    def batch(self, index: Sequence[int], device: torch.device) -> tuple[dict[str, torch.Tensor], torch.Tensor]:
+        pad = self.special["pad_id"]
+        users = pad_token_lists([self.users[i] for i in index], pad) if self.config.input == "pair" else None
+        texts = pad_token_lists([self.texts[i] for i in index], pad)
+        inputs = build_inputs(
+            users.to(device) if users is not None else None, texts.to(device), max_length=self.config.max_length, **self.special
+        )
+        return inputs, self.labels[list(index)].to(device)
+
+
+@torch.no_grad()
+def accuracy(model: PreTrainedModel, data: Encoded, device: torch.device, batch_size: int = 128) -> float:
+    model.eval()
+    correct = 0
+    for start in range(0, len(data), batch_size):
+        inputs, labels = data.batch(range(start, min(start + batch_size, len(data))), device)
+        with torch.autocast(device.type, dtype=torch.bfloat16, enabled=device.type == "cuda"):
+            correct += (model(**inputs).logits.argmax(-1) == labels).sum().item()
+    model.train()
+    return correct / max(len(data), 1)
+
+
+def majority_rate(examples: Sequence[LabelledText]) -> float:
+    positives = sum(e.label for e in examples)
+    return max(positives, len(examples) - positives) / max(len(examples), 1)
+
+
+def fine_tune(
+    train: Sequence[LabelledText],
+    valid: dict[str, Sequence[LabelledText]],
+    config: FineTuneConfig,
+    writer: SummaryWriter | None = None,
+    tag: str = "reward_model",
+    quiet: bool = False,
+) -> tuple[PreTrainedModel, dict[str, float]]:
+    """Train on ``train`` and return the model with its accuracy on each validation set.
+
+    TensorBoard scalars go under ``<tag>/``: loss, learning rate, and accuracy on each validation set.
+    """
+    random.seed(config.seed)
+    torch.manual_seed(config.seed)
+    device = resolve_device(config.device)
+    model = new_model(config.lora_rank).to(device)
+    model.train()
+    train_data = Encoded(train, config)
+    valid_data = {name: Encoded(examples, config) for name, examples in valid.items()}
+
+    steps_per_epoch = math.ceil(len(train_data) / config.batch_size)
+    total_steps = max(1, round(config.epochs * steps_per_epoch))
+    optimizer = torch.optim.AdamW(
+        [p for p in model.parameters() if p.requires_grad], lr=config.learning_rate, weight_decay=config.weight_decay
+    )
+    scheduler = get_linear_schedule_with_warmup(optimizer, round(config.warmup_ratio * total_steps), total_steps)
+
+    order: list[int] = []
+    progress = tqdm(range(1, total_steps + 1), desc=tag, disable=quiet)
+    for step in progress:
+        if not order:
+            order = random.sample(range(len(train_data)), len(train_data))
+        index, order = order[: config.batch_size], order[config.batch_size :]
+        inputs, labels = train_data.batch(index, device)
+        with torch.autocast(device.type, dtype=torch.bfloat16, enabled=device.type == "cuda"):
+            loss = torch.nn.functional.cross_entropy(model(**inputs).logits.float(), labels)
+        loss.backward()
+        torch.nn.utils.clip_grad_norm_(model.parameters(), config.max_grad_norm)
+        optimizer.step()
+        scheduler.step()
+        optimizer.zero_grad(set_to_none=True)
+        progress.set_postfix(loss=f"{loss.item():.3f}")
+        if writer:
+            writer.add_scalar(f"{tag}/loss", loss.item(), step)
+            writer.add_scalar(f"{tag}/learning_rate", scheduler.get_last_lr()[0], step)
+        if step % config.eval_every == 0 or step == total_steps:
+            scores = {name: accuracy(model, data, device) for name, data in valid_data.items()}
+            if writer:
+                for name, value in scores.items():
+                    writer.add_scalar(f"{tag}/accuracy_{name}", value, step)
+    return model, scores
+
+
+def save(model: PreTrainedModel, folder: str | Path, metadata: dict) -> Path:
+    """Write the model (full weights or adapter, safetensors) and ``happybot.json``, atomically."""
+    metadata = {"date": datetime.datetime.now(datetime.timezone.utc).isoformat(timespec="seconds"), **metadata}
+    with atomic_directory(folder) as tmp:
+        model.save_pretrained(tmp, safe_serialization=True)
+        if not hasattr(model, "peft_config"):
+            load_tokenizer().save_pretrained(tmp)
+        (tmp / METADATA_FILE).write_text(json.dumps(metadata, indent=2) + "\n")
+    return Path(folder)
+
+
+def metadata_for(name: str, config: FineTuneConfig, accuracies: dict, majority: dict, data: dict, licences: list[str]) -> dict:
+    return {
+        "name": name,
+        "input": config.input,
+        "label_map": {str(k): v for k, v in LABELS.items()},
+        "accuracy": accuracies,
+        "majority_class_rate": majority,
+        "data": data,
+        "licences": licences,
+        "config": asdict(config),
+    }

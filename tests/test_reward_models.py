@@ -1,0 +1,133 @@
+"""Reward models on a tiny randomly initialised BERT (fast), the registry, plugins and bad input."""
+
+import math
+
+import pytest
+import torch
+from transformers import BertConfig, BertForSequenceClassification, BertModel
+
+import reward_models
+from happybot_env.tokenizer import load_tokenizer
+from reward_models import RewardModelError, make, register, registered
+from reward_models.inputs import tokenize
+
+
+@pytest.fixture(scope="module")
+def tiny_bert(tmp_path_factory):
+    """A 2-layer BERT classifier with the shared vocabulary, saved as a Hugging Face folder."""
+    torch.manual_seed(0)
+    config = BertConfig(
+        vocab_size=30522, hidden_size=32, num_hidden_layers=2, num_attention_heads=2, intermediate_size=64,
+        num_labels=2, id2label={0: "NEGATIVE", 1: "POSITIVE"}, label2id={"NEGATIVE": 0, "POSITIVE": 1},
+    )
+    folder = tmp_path_factory.mktemp("tiny-bert")
+    model = BertForSequenceClassification(config)
+    with torch.no_grad():  # make the head decisive so that scores differ between inputs
+        model.classifier.weight.normal_(0, 3)
+    model.save_pretrained(folder)
+    load_tokenizer().save_pretrained(folder)
+    return folder
+
+
+USERS = ["I failed my driving test again.", "", "Mon chat est malade 😿", "word " * 400]
+RESPONSES = ["Oh no, I'm sorry. You'll get it next time!", "", "🎉🎉🎉 félicitations", "ok " * 300]
+
+
+@pytest.mark.parametrize("input", ["response", "pair"])
+def test_text_path_and_token_id_path_agree(tiny_bert, input):
+    model = make(tiny_bert, input=input, device="cpu")
+    assert model.accepts_token_ids
+    from_text = model(USERS, RESPONSES)
+    tokenizer = load_tokenizer()
+    from_ids = model.score_token_ids(tokenize(tokenizer, USERS, 128, "last"), tokenize(tokenizer, RESPONSES, 128, "first"))
+    assert from_text.shape == (4,) and from_text.dtype == torch.float32
+    assert ((from_text >= 0) & (from_text <= 1)).all()
+    torch.testing.assert_close(from_text, from_ids)
+
+
+def test_batch_order_and_batch_size_do_not_change_scores(tiny_bert):
+    model = make(tiny_bert, input="pair", device="cpu", batch_size=2)
+    together = model(USERS, RESPONSES)
+    one_by_one = torch.cat([model([u], [r]) for u, r in zip(USERS, RESPONSES)])
+    torch.testing.assert_close(together, one_by_one)
+    assert len(set(together.tolist())) > 1  # the inputs are told apart
+
+
+def test_pair_model_reads_the_user_turn_and_response_model_does_not(tiny_bert):
+    pair, single = make(tiny_bert, input="pair", device="cpu"), make(tiny_bert, input="response", device="cpu")
+    users, responses = ["I got the job!", "My dog died."], ["Tell me more.", "Tell me more."]
+    assert pair(users, responses)[0] != pair(users, responses)[1]
+    assert single(users, responses)[0] == single(users, responses)[1]
+
+
+def test_long_user_turn_is_truncated_from_the_left(tiny_bert):
+    model = make(tiny_bert, input="pair", device="cpu", max_length=32)
+    tail = " and then my car broke down on the way home" * 3  # 30 tokens: more than fit
+    a = model(["I had a lovely breakfast." * 20 + tail], ["That sounds awful."])
+    b = model(["My cat was sick all night." * 20 + tail], ["That sounds awful."])
+    c = model(["My cat was sick all night." * 20 + " but then everyone sang happy birthday"], ["That sounds awful."])
+    assert a == b  # only the beginning differs, and it was cut
+    assert b != c
+
+
+def test_a_folder_that_is_not_a_classifier_is_refused(tmp_path):
+    BertModel(BertConfig(vocab_size=100, hidden_size=16, num_hidden_layers=1, num_attention_heads=1, intermediate_size=16)).save_pretrained(tmp_path / "encoder")
+    with pytest.raises(ValueError, match="holds BertModel, not a sequence-classification model"):
+        make(tmp_path / "encoder")
+    (tmp_path / "empty").mkdir()
+    with pytest.raises(ValueError, match="not a Hugging Face model folder"):
+        make(tmp_path / "empty")
+
+
+def test_unknown_name_lists_the_registered_ones():
+    with pytest.raises(KeyError, match="registered names are current, lookahead, vader"):
+        make("lookahaed")
+
+
+def test_vader_prefers_warm_words():
+    vader = make("vader")
+    happy, sad = vader(["", ""], ["I am so happy for you, congratulations!", "This is the worst day of my life."])
+    assert 0.5 < happy <= 1 and 0 <= sad < 0.5
+
+
+def test_plain_callable_registers_and_scores():
+    register("length", lambda users, responses: [len(r) / 100 for r in responses], overwrite=True)
+    assert "length" in registered()
+    assert make("length")(["", ""], ["abc", ""]).tolist() == pytest.approx([0.03, 0.0])
+    with pytest.raises(ValueError, match="already registered"):
+        register("length", lambda users, responses: [0.0] * len(responses))
+
+
+@pytest.mark.parametrize(
+    "output, message",
+    [
+        ([math.nan, 0.5], r"'broken' returned NaN or infinite scores \(first at pairs \[0\]\)"),
+        ([0.5, math.inf], r"'broken' returned NaN or infinite scores \(first at pairs \[1\]\)"),
+        ([0.5], r"'broken' returned shape \(1,\) for 2 pairs"),
+        ([[0.5, 0.5]], r"'broken' returned shape \(1, 2\) for 2 pairs"),
+        (["good", "bad"], r"'broken' returned list, not numbers"),
+    ],
+)
+def test_bad_plugin_output_names_the_plugin(output, message):
+    def broken(users, responses):
+        return output
+
+    with pytest.raises(RewardModelError, match=message):
+        make(broken)(["", ""], ["a", "b"])
+
+
+def test_failing_plugin_is_named():
+    def crashes(users, responses):
+        raise RuntimeError("GPU on fire")
+
+    with pytest.raises(RewardModelError, match="'crashes' failed: RuntimeError: GPU on fire"):
+        make(crashes)(["a"], ["b"])
+
+
+def test_mismatched_batch_is_refused():
+    with pytest.raises(ValueError, match="2 user turns but 1 responses"):
+        make("vader")(["a", "b"], ["c"])
+
+
+def test_package_exports():
+    assert set(reward_models.__all__) >= {"make", "register", "registered", "RewardModel"}

@@ -1,0 +1,91 @@
+"""Fine-tuning, saving and reloading reward models; labelling and the look-ahead training data."""
+
+import json
+
+import pytest
+import torch
+
+from happybot_env.atomic import atomic_directory
+from happybot_env.data import find_corpora
+from reward_models import make
+from reward_models.examples import classifier_data, lookahead_examples, predictor_data, user_turn_labels
+from reward_models.labelling import label_user_turns
+from reward_models.training import FineTuneConfig, LabelledText, fine_tune, save
+
+EXAMPLES = [
+    LabelledText("what a wonderful day", 1, user="hi"),
+    LabelledText("this is awful", 0, user="hello"),
+    LabelledText("i love it", 1, user="how was it?"),
+    LabelledText("i hate it", 0, user="and?"),
+]
+
+
+@pytest.mark.parametrize("lora_rank", [2, 0])
+def test_saved_model_reloads_with_the_same_scores(tmp_path, lora_rank):
+    config = FineTuneConfig(input="pair", lora_rank=lora_rank, epochs=2, batch_size=2, learning_rate=1e-3, device="cpu")
+    model, accuracies = fine_tune(EXAMPLES, {"train": EXAMPLES}, config, quiet=True)
+    assert set(accuracies) == {"train"} and 0 <= accuracies["train"] <= 1
+    save(model, tmp_path / "predictor", {"name": "predictor", "input": "pair"})
+
+    files = {p.name for p in (tmp_path / "predictor").iterdir()}
+    assert not any(name.endswith((".bin", ".pt", ".pkl")) for name in files)  # safetensors only
+    if lora_rank:
+        assert (tmp_path / "predictor" / "adapter_model.safetensors").stat().st_size < 5_000_000
+    reloaded = make(tmp_path / "predictor", device="cpu")
+    assert reloaded.input == "pair" and reloaded.name == "predictor"
+    model.eval()
+    inputs = reloaded.tokenizer([e.user for e in EXAMPLES], [e.text for e in EXAMPLES], padding=True, return_tensors="pt")
+    with torch.no_grad():
+        expected = model(**inputs).logits.softmax(-1)[:, 1]
+    torch.testing.assert_close(reloaded([e.user for e in EXAMPLES], [e.text for e in EXAMPLES]), expected, atol=1e-4, rtol=0)
+
+
+def test_classifier_data_uses_sst2_and_situations(fixtures):
+    train, valid, used = classifier_data(find_corpora(fixtures))
+    assert len(train) == 3 + 2  # GLUE phrases + ED train situations
+    assert LabelledText("My daughter won the spelling bee, all by herself.", 1) in train
+    assert set(valid) == {"sst2_dev", "ed_situations_valid"}
+    assert "sst2/glue train" in used["train"][0]
+
+
+def test_labels_then_lookahead_examples(fixtures, tmp_path):
+    sources = [s for s in find_corpora(fixtures) if s.corpus == "empatheticdialogues"]
+    counts = label_user_turns(sources, make("vader"), tmp_path / "labels.jsonl", quiet=True)
+    assert counts["empatheticdialogues/train"]["user_turns"] == 4
+    rows = [json.loads(line) for line in (tmp_path / "labels.jsonl").read_text().splitlines()]
+    assert rows[0]["positive"][1] is None and 0 <= rows[0]["positive"][0] <= 1
+
+    # Now set the labels by hand and check which turn each example takes its label from.
+    labels = user_turn_labels(tmp_path / "labels.jsonl")
+    labels[("empatheticdialogues", "train", "hit:1_conv:2")] = [0.9, None, 0.1, None]
+    corpus = next(s for s in sources if s.split == "train").read()
+    example, from_second_dialogue = lookahead_examples(corpus, labels, "empatheticdialogues")
+    assert example.user == "My daughter won the school spelling bee today!"
+    assert example.text == "That is wonderful, you must be so proud of her."
+    assert example.label == 0  # from u_2 = 0.1, not from u_1
+    assert from_second_dialogue.user == "I moved last month and I still have no friends here."
+
+
+def test_predictor_holds_out_validation_splits(fixtures, tmp_path):
+    sources = find_corpora(fixtures)
+    label_user_turns([s for s in sources if s.corpus in ("dailydialog", "personachat")], make("vader"), tmp_path / "l.jsonl", quiet=True)
+    train, valid, used = predictor_data(sources, user_turn_labels(tmp_path / "l.jsonl"))
+    assert len(train) == 2 + 1  # DailyDialog train + PersonaChat's only split
+    assert valid == {}  # the one-exchange validation dialogue has no next user turn
+
+
+def test_labels_from_another_copy_are_refused(fixtures):
+    corpus = next(s for s in find_corpora(fixtures) if (s.corpus, s.split) == ("empatheticdialogues", "train")).read()
+    with pytest.raises(ValueError, match="cover 2 turns, the dialogue has 4"):
+        list(lookahead_examples(corpus, {("empatheticdialogues", "train", "hit:1_conv:2"): [0.5, None]}, "empatheticdialogues"))
+
+
+def test_atomic_directory_keeps_the_old_folder_when_writing_fails(tmp_path):
+    with atomic_directory(tmp_path / "model") as tmp:
+        (tmp / "weights").write_text("old")
+    with pytest.raises(OSError):
+        with atomic_directory(tmp_path / "model") as tmp:
+            (tmp / "weights").write_text("new, half written")
+            raise OSError(28, "No space left on device")
+    assert (tmp_path / "model" / "weights").read_text() == "old"
+    assert [p.name for p in tmp_path.iterdir()] == ["model"]
