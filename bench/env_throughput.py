@@ -1,0 +1,78 @@
+"""Environment speed: token-steps per second of HappyBotVectorEnv against SyncVectorEnv.
+
+    python bench/env_throughput.py [--num-envs 64] [--steps 200] [--reward-model lookahead] [--device auto]
+
+Prints one JSON object. Both run the same reward model on the same corpus with the same random
+actions (word ids, ``[SEP]`` with probability 0.05, so episodes end at different steps) in the same
+process. ``SyncVectorEnv`` steps ``num_envs`` single ``HappyBotEnv`` (numpy, CPU, one reward call
+per finished episode); the native vector env steps them all as tensors on ``--device`` and scores
+every finished episode of a step in one call.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import time
+
+import gymnasium as gym
+import numpy as np
+import torch
+
+import reward_models
+from happybot_env.env import HappyBotEnv
+from happybot_env.tokenizer import load_tokenizer
+from happybot_env.vector import HappyBotVectorEnv
+
+
+def actions(generator: torch.Generator, steps: int, num_envs: int, sep: int) -> torch.Tensor:
+    words = torch.randint(2000, 20000, (steps, num_envs), generator=generator)
+    return torch.where(torch.rand(steps, num_envs, generator=generator) < 0.05, sep, words)
+
+
+def token_steps_per_second(envs, plan: torch.Tensor, to_env) -> float:
+    envs.reset(seed=0)
+    envs.step(to_env(plan[0]))  # warm-up
+    start = time.perf_counter()
+    for step_actions in plan[1:]:
+        envs.step(to_env(step_actions))
+    if isinstance(envs, HappyBotVectorEnv) and envs.device.type == "cuda":
+        torch.cuda.synchronize(envs.device)
+    return (len(plan) - 1) * plan.shape[1] / (time.perf_counter() - start)
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--num-envs", type=int, default=64)
+    parser.add_argument("--steps", type=int, default=200, help="vector steps to time (default: 200)")
+    parser.add_argument("--sync-steps", type=int, default=None, help="steps for SyncVectorEnv (default: --steps)")
+    parser.add_argument("--reward-model", default="lookahead")
+    parser.add_argument("--corpus", default="default")
+    parser.add_argument("--device", default="auto", help="device of the native vector env (default: auto)")
+    args = parser.parse_args()
+
+    sep = load_tokenizer().sep_token_id
+    plan = actions(torch.Generator().manual_seed(0), args.steps + 1, args.num_envs, sep)
+    reward_model = reward_models.make(args.reward_model)
+    native = HappyBotVectorEnv(args.num_envs, reward_model=reward_model, corpus=args.corpus, device=args.device)
+    native_rate = token_steps_per_second(native, plan, lambda a: a.to(native.device))
+
+    sync = gym.vector.SyncVectorEnv([lambda: HappyBotEnv(reward_model=reward_model, corpus=args.corpus)] * args.num_envs)
+    sync_plan = plan[: (args.sync_steps or args.steps) + 1]
+    sync_rate = token_steps_per_second(sync, sync_plan, lambda a: a.numpy())
+
+    device = native.device
+    print(json.dumps({
+        "benchmark": "env_throughput",
+        "reward_model": args.reward_model,
+        "num_envs": args.num_envs,
+        "native_device": torch.cuda.get_device_name(device) if device.type == "cuda" else "cpu",
+        "cpu_threads": torch.get_num_threads(),
+        "native_token_steps_per_s": round(native_rate, 1),
+        "sync_vector_env_token_steps_per_s": round(sync_rate, 1),
+        "native_over_sync": round(native_rate / sync_rate, 2),
+    }, indent=2))
+
+
+if __name__ == "__main__":
+    main()

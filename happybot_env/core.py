@@ -1,0 +1,115 @@
+"""The state and transitions of a batch of HappyBot episodes, as tensors on one device.
+
+``HappyBotEnv`` runs a batch of one and ``HappyBotVectorEnv`` a batch of N, through this same
+code, so the two agree by construction.
+"""
+
+from __future__ import annotations
+
+import torch
+
+from reward_models import RewardModel, check_scores
+
+from .episodes import EpisodeBank, episode_index
+from .tokenizer import load_tokenizer
+
+
+def compact_right(ids: torch.Tensor, keep: torch.Tensor, pad_id: int) -> torch.Tensor:
+    """Move the kept tokens of each row to its start, in order, and pad the rest (no Python loop)."""
+    order = torch.sort((~keep).to(torch.int8), dim=1, stable=True).indices
+    return torch.where(keep.gather(1, order), ids.gather(1, order), pad_id)
+
+
+class EpisodeBatch:
+    def __init__(
+        self, bank: EpisodeBank, num_envs: int, max_response_tokens: int, reward_model: RewardModel, device: torch.device
+    ) -> None:
+        tokenizer = load_tokenizer()
+        self.bank = bank.to(device)
+        self.reward_model = reward_model
+        self.device = device
+        self.sep_id, self.pad_id = tokenizer.sep_token_id, tokenizer.pad_token_id
+        self.vocab_size = tokenizer.vocab_size
+        self.max_response_tokens = max_response_tokens
+        n, max_context = num_envs, bank.context_ids.shape[1]
+        self.key = torch.zeros(n, dtype=torch.long, device=device)
+        self.counter = torch.zeros(n, dtype=torch.long, device=device)
+        self.index = torch.zeros(n, dtype=torch.long, device=device)
+        self.context = torch.zeros((n, max_context), dtype=torch.long, device=device)
+        self.truncated_context = torch.zeros(n, dtype=torch.bool, device=device)
+        self.user = torch.zeros((n, bank.user_ids.shape[1]), dtype=torch.long, device=device)
+        self.response = torch.zeros((n, max_response_tokens), dtype=torch.long, device=device)
+        self.length = torch.zeros(n, dtype=torch.long, device=device)
+        self.user_texts: dict[int, str] = {}  # user turns given through reset options, by env
+        self._rows = torch.arange(n, device=device)
+
+    def start(self, mask: torch.Tensor) -> None:
+        """Begin a new episode in every env where ``mask`` is true, drawing its context from the bank."""
+        index = episode_index(self.key[mask], self.counter[mask], len(self.bank))
+        self.counter[mask] += 1
+        self.index[mask] = index
+        self.context[mask] = self.bank.context_ids[index]
+        self.truncated_context[mask] = self.bank.context_truncated[index]
+        self.user[mask] = self.bank.user_ids[index]
+        self.response[mask] = self.pad_id
+        self.length[mask] = 0
+        if self.user_texts:
+            for env in mask.nonzero().flatten().tolist():
+                self.user_texts.pop(env, None)
+
+    def start_with(self, env: int, context: torch.Tensor, truncated: bool, user: torch.Tensor, user_text: str) -> None:
+        """Begin an episode in ``env`` on a given context rather than a sampled one."""
+        self.index[env] = -1
+        self.context[env] = context.to(self.device)
+        self.truncated_context[env] = truncated
+        self.user[env] = user.to(self.device)
+        self.user_texts[env] = user_text
+        self.response[env] = self.pad_id
+        self.length[env] = 0
+
+    def check_actions(self, actions: torch.Tensor) -> None:
+        bad = (actions < 0) | (actions >= self.vocab_size)
+        if bad.any():
+            env = int(bad.nonzero()[0])
+            raise ValueError(f"action {int(actions[env])} for env {env} is outside the vocabulary [0, {self.vocab_size})")
+
+    def advance(self, actions: torch.Tensor, active: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
+        """Append each active env's token; return ``(rewards, terminated, truncated)``.
+
+        An episode terminates when the agent emits ``[SEP]`` and is truncated when the response
+        reaches ``max_response_tokens``; every episode that ends on this step is scored in one call.
+        """
+        slot = self.length.clamp(max=self.max_response_tokens - 1)
+        self.response[self._rows, slot] = torch.where(active, actions, self.response[self._rows, slot])
+        self.length += active.long()
+        terminated = active & (actions == self.sep_id)
+        truncated = active & ~terminated & (self.length >= self.max_response_tokens)
+        rewards = torch.zeros(len(actions), dtype=torch.float32, device=self.device)
+        done = terminated | truncated
+        if done.any():
+            rewards[done] = self.score(done, terminated[done])
+        return rewards, terminated, truncated
+
+    def response_tokens(self, envs: torch.Tensor, drop_final_sep: torch.Tensor) -> torch.Tensor:
+        """The responses of ``envs`` as right-padded ids: no ``[SEP]`` at the end, no ``[PAD]`` inside."""
+        response = self.response[envs]
+        position = torch.arange(self.max_response_tokens, device=self.device)
+        length = self.length[envs] - drop_final_sep.long()
+        keep = (position < length.unsqueeze(1)) & (response != self.pad_id)
+        return compact_right(response, keep, self.pad_id)
+
+    def score(self, envs: torch.Tensor, drop_final_sep: torch.Tensor) -> torch.Tensor:
+        responses = self.response_tokens(envs, drop_final_sep)
+        if self.reward_model.accepts_token_ids:
+            scores = self.reward_model.score_token_ids(self.user[envs], responses)
+            return check_scores(scores, len(responses), self.reward_model.name).to(self.device)
+        tokenizer = load_tokenizer()
+        env_ids = envs.nonzero().flatten().tolist()
+        users = [self.user_text(env) for env in env_ids]
+        texts = tokenizer.batch_decode(responses, skip_special_tokens=True)
+        return self.reward_model(users, texts).to(self.device)
+
+    def user_text(self, env: int) -> str:
+        if env in self.user_texts:
+            return self.user_texts[env]
+        return self.bank.triples[int(self.index[env])].user

@@ -1,0 +1,109 @@
+"""The contexts that ``reset()`` samples: policy triples tokenized once into tensors.
+
+The context an agent sees is ``s_i [SEP] u_i+1`` (just ``u_i+1`` when the user opens the dialogue)
+in the shared WordPiece vocabulary, truncated from the left to ``max_context_tokens`` so that the
+user's last words survive, and right-padded with ``[PAD]`` (id 0). The user turn is kept apart as
+well, for the reward model.
+
+Which triple an episode gets is a pure function of the environment's key and its episode counter
+(``episode_index``), computed with integer tensor arithmetic. That is how a vector of N
+environments samples on the device without a Python loop and still draws exactly what N single
+environments seeded the same way draw.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+from functools import lru_cache
+from pathlib import Path
+
+import torch
+
+from .data import PolicyExample, default_corpora, find_corpora, policy_triples
+from .tokenizer import load_tokenizer
+
+DIALOGUE_CORPORA = ("empatheticdialogues", "dailydialog", "personachat", "chitchat")
+MAX_USER_TOKENS = 128
+_PRIME = 2_147_483_647  # 2**31 - 1: products of two residues stay below 2**62, so int64 never overflows
+
+
+def episode_index(key: torch.Tensor, counter: torch.Tensor, size: int) -> torch.Tensor:
+    """A well-mixed index in ``[0, size)`` for each (key, counter), identical on every device."""
+    h = (key % _PRIME) * 48_271 % _PRIME
+    h = (h + counter % _PRIME * 69_621) % _PRIME
+    for multiplier in (16_807, 48_271, 69_621):
+        h = (h ^ (h >> 13)) * multiplier % _PRIME
+    return h % size
+
+
+@dataclass
+class EpisodeBank:
+    """Triples and their token ids, on one device."""
+
+    triples: list[PolicyExample]
+    context_ids: torch.Tensor
+    """``(M, max_context_tokens)`` int64, right-padded."""
+    context_truncated: torch.Tensor
+    """``(M,)`` bool: the context lost tokens on the left."""
+    user_ids: torch.Tensor
+    """``(M, MAX_USER_TOKENS)`` int64, the user turn alone (its last tokens), right-padded."""
+
+    def __len__(self) -> int:
+        return len(self.triples)
+
+    def to(self, device: torch.device | str) -> EpisodeBank:
+        return EpisodeBank(self.triples, self.context_ids.to(device), self.context_truncated.to(device), self.user_ids.to(device))
+
+
+def encode_contexts(
+    previous_system: Sequence[str], users: Sequence[str], max_context_tokens: int
+) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
+    """``(context_ids, context_truncated, user_ids)`` for a batch of ``(s_i, u_i+1)``."""
+    tokenizer = load_tokenizer()
+    n = len(users)
+    ids = tokenizer(list(previous_system) + list(users), add_special_tokens=False)["input_ids"] if n else []
+    context_ids = torch.zeros((n, max_context_tokens), dtype=torch.long)
+    user_ids = torch.zeros((n, MAX_USER_TOKENS), dtype=torch.long)
+    truncated = torch.zeros(n, dtype=torch.bool)
+    for row, (system, user) in enumerate(zip(ids[:n], ids[n:])):
+        full = system + [tokenizer.sep_token_id] + user if system else user
+        kept = full[-max_context_tokens:]
+        context_ids[row, : len(kept)] = torch.tensor(kept, dtype=torch.long)
+        truncated[row] = len(full) > max_context_tokens
+        user_kept = user[-MAX_USER_TOKENS:]
+        user_ids[row, : len(user_kept)] = torch.tensor(user_kept, dtype=torch.long)
+    return context_ids, truncated, user_ids
+
+
+def bank_from_triples(triples: list[PolicyExample], max_context_tokens: int) -> EpisodeBank:
+    if not triples:
+        raise ValueError("the corpus yields no policy triples: no system turn answers a user turn")
+    context_ids, truncated, user_ids = encode_contexts(
+        [t.previous_system for t in triples], [t.user for t in triples], max_context_tokens
+    )
+    return EpisodeBank(triples, context_ids, truncated, user_ids)
+
+
+def triples_from_texts(texts: Sequence[str]) -> list[PolicyExample]:
+    """User turns given as plain texts: contexts with no system turn before them and no gold response."""
+    return [PolicyExample(f"text:{i}", 1, "", text, "", None) for i, text in enumerate(texts)]
+
+
+@lru_cache(maxsize=8)
+def _load_bank(corpus: str, split: str, max_context_tokens: int) -> EpisodeBank:
+    sources = default_corpora() if corpus == "default" else find_corpora(corpus)
+    chosen = [s for s in sources if s.corpus in DIALOGUE_CORPORA and s.split == split]
+    if not chosen:
+        available = sorted({s.split for s in sources if s.corpus in DIALOGUE_CORPORA})
+        raise ValueError(f"no dialogue corpus with split {split!r} in {corpus}; splits there: {available}")
+    triples = [t for source in chosen for t in policy_triples(source.read().dialogues)]
+    return bank_from_triples(triples, max_context_tokens)
+
+
+def load_bank(corpus: str | Path | Sequence[str], split: str, max_context_tokens: int) -> EpisodeBank:
+    """The episode bank of a corpus: ``"default"`` (built in), a data directory, or a list of user turns."""
+    if isinstance(corpus, (str, Path)):
+        name = "default" if str(corpus) == "default" else str(Path(corpus).resolve())
+        return _load_bank(name, split, max_context_tokens)
+    return bank_from_triples(triples_from_texts(list(corpus)), max_context_tokens)

@@ -1,0 +1,172 @@
+"""HappyBot-v0, the single environment: spaces, episodes, rewards, rendering, conformance, bad input."""
+
+import subprocess
+import sys
+
+import gymnasium as gym
+import numpy as np
+import pytest
+from gymnasium.error import ResetNeeded
+from gymnasium.utils.env_checker import check_env
+from stable_baselines3.common.env_checker import check_env as sb3_check_env
+
+import reward_models
+from happybot_env.env import HappyBotEnv
+from happybot_env.tokenizer import load_tokenizer
+from reward_models import RewardModelError
+
+TOKENIZER = load_tokenizer()
+SEP = TOKENIZER.sep_token_id
+USERS = ["I failed my exam today.", "We adopted a puppy!", "My flight got cancelled."]
+
+
+def ids(text: str) -> list[int]:
+    return TOKENIZER(text, add_special_tokens=False)["input_ids"]
+
+
+def make_env(**kwargs) -> HappyBotEnv:
+    return HappyBotEnv(**{"reward_model": "vader", "corpus": USERS, **kwargs})
+
+
+def test_registered_and_reachable_without_a_prior_import():
+    code = "import gymnasium as gym; env = gym.make('happybot_env:HappyBot-v0', reward_model='vader', corpus=['hi']); print(env.action_space)"
+    result = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True)
+    assert result.returncode == 0, result.stderr
+    assert result.stdout.strip() == "Discrete(30522)"
+
+
+def test_spaces():
+    env = make_env(max_context_tokens=32, max_response_tokens=8)
+    assert env.action_space == gym.spaces.Discrete(30522)
+    assert env.observation_space["context"].shape == (32,) and env.observation_space["response"].shape == (8,)
+    assert env.observation_space["context"].dtype == np.int64
+
+
+def test_docstring_has_the_classic_control_sections():
+    for section in ("Description", "Action Space", "Observation Space", "Rewards", "Starting State", "Episode End", "Arguments"):
+        assert f"## {section}" in HappyBotEnv.__doc__
+
+
+def test_an_episode_ends_at_sep_and_is_paid_by_the_reward_model():
+    env = make_env()
+    obs, info = env.reset(seed=0)
+    assert info["user"] in USERS and info["gold_response"] is None
+    context = [t for t in obs["context"] if t]
+    assert context == ids(info["user"])
+    response = ids("i am so happy for you!")
+    for token in response:
+        obs, reward, terminated, truncated, _ = env.step(token)
+        assert (reward, terminated, truncated) == (0.0, False, False)
+    assert list(obs["response"][: len(response)]) == response
+    obs, reward, terminated, truncated, info = env.step(SEP)
+    assert terminated and not truncated
+    assert info["response_text"] == "i am so happy for you!"
+    expected = reward_models.make("vader")([info["user"]], ["i am so happy for you!"])
+    assert reward == pytest.approx(float(expected[0]))
+    assert reward > 0.5
+
+
+def test_truncated_at_max_response_tokens():
+    env = make_env(max_response_tokens=3)
+    env.reset(seed=1)
+    outcomes = [env.step(ids("great")[0])[1:4] for _ in range(3)]
+    assert outcomes[:2] == [(0.0, False, False)] * 2
+    reward, terminated, truncated = outcomes[2]
+    assert truncated and not terminated and reward > 0.5
+
+
+def test_context_from_options_and_left_truncation():
+    env = make_env(max_context_tokens=6)
+    obs, info = env.reset(options={"previous_system": "How was your day?", "user": "Terrible, my boss yelled at me all morning."})
+    assert info["context_truncated"] is True
+    assert TOKENIZER.decode([t for t in obs["context"] if t]) == "yelled at me all morning."
+    obs, info = env.reset(options={"user": "hi"})
+    assert info["context_truncated"] is False and [t for t in obs["context"] if t] == ids("hi")
+
+
+def test_previous_system_turn_comes_before_the_user_turn(fixtures):
+    env = HappyBotEnv(reward_model="vader", corpus=fixtures)
+    for seed in range(20):
+        obs, info = env.reset(seed=seed)
+        if info["previous_system"]:
+            expected = ids(info["previous_system"]) + [SEP] + ids(info["user"])
+            assert [t for t in obs["context"] if t] == expected[-64:]
+            assert info["gold_response"]
+            return
+    pytest.fail("no sampled context had a previous system turn")
+
+
+def test_seeded_resets_repeat():
+    env = make_env()
+    first = [env.reset(seed=7)[1]["user"]] + [env.reset()[1]["user"] for _ in range(5)]
+    again = [env.reset(seed=7)[1]["user"]] + [env.reset()[1]["user"] for _ in range(5)]
+    assert first == again and len(set(first)) > 1
+
+
+def test_render_modes(capsys):
+    env = make_env(render_mode="ansi")
+    env.reset(options={"user": "I got the job!"})
+    for token in ids("congratulations!") + [SEP]:
+        env.step(token)
+    text = env.render()
+    assert "USER:   I got the job!" in text and "AGENT:  congratulations!" in text and "reward (vader):" in text
+    human = make_env(render_mode="human")
+    human.reset(options={"user": "I got the job!"})
+    assert "USER:   I got the job!" in capsys.readouterr().out
+    with pytest.raises(ValueError, match="render_mode must be one of"):
+        make_env(render_mode="rgb_array")
+
+
+def test_gymnasium_and_stable_baselines3_checkers_pass():
+    env = gym.make("HappyBot-v0", reward_model="vader", corpus=USERS, render_mode="ansi")
+    check_env(env.unwrapped, skip_render_check=False)
+    sb3_check_env(make_env(), warn=True)
+
+
+def test_reward_from_the_token_id_fast_path_matches_text_scoring(tmp_path):
+    from transformers import BertConfig, BertForSequenceClassification
+
+    config = BertConfig(vocab_size=30522, hidden_size=32, num_hidden_layers=1, num_attention_heads=2, intermediate_size=32)
+    BertForSequenceClassification(config).save_pretrained(tmp_path)
+    model = reward_models.make(tmp_path, input="pair", device="cpu")
+    env = make_env(reward_model=model)
+    _, info = env.reset(seed=3)
+    for token in ids("that sounds hard, i am sorry") + [SEP]:
+        _, reward, terminated, _, info = env.step(token)
+    assert terminated
+    assert reward == pytest.approx(float(model([info["user"]], [info["response_text"]])[0]), abs=1e-6)
+
+
+@pytest.mark.parametrize("action, message", [(30522, "outside the vocabulary"), (-1, "outside the vocabulary"), (1.5, "one token id"), ([5, 6], "one token id")])
+def test_bad_actions(action, message):
+    env = make_env()
+    env.reset(seed=0)
+    with pytest.raises(ValueError, match=message):
+        env.step(action)
+
+
+def test_step_before_reset_and_after_the_end():
+    env = make_env()
+    with pytest.raises(ResetNeeded):
+        env.step(5)
+    env.reset(seed=0)
+    env.step(SEP)
+    with pytest.raises(ResetNeeded):
+        env.step(5)
+
+
+def test_unknown_reward_model_name():
+    with pytest.raises(KeyError, match="registered names are"):
+        make_env(reward_model="happiness")
+
+
+def test_failing_reward_model_is_named():
+    env = make_env(reward_model=lambda users, responses: [float("nan")] * len(responses))
+    env.reset(seed=0)
+    with pytest.raises(RewardModelError, match="NaN or infinite"):
+        env.step(SEP)
+
+
+def test_corpus_without_the_split(fixtures):
+    with pytest.raises(ValueError, match="no dialogue corpus with split 'test'"):
+        HappyBotEnv(reward_model="vader", corpus=fixtures, split="test")

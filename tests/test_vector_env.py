@@ -1,0 +1,95 @@
+"""HappyBotVectorEnv: the same episodes as N single environments, on tensors, with Gymnasium's autoreset."""
+
+import gymnasium as gym
+import numpy as np
+import pytest
+import torch
+from gymnasium.vector import AutoresetMode
+from gymnasium.wrappers.vector import ArrayConversion
+
+from happybot_env.env import HappyBotEnv
+from happybot_env.tokenizer import load_tokenizer
+from happybot_env.vector import HappyBotVectorEnv
+
+SEP = load_tokenizer().sep_token_id
+USERS = ["I failed my exam today.", "We adopted a puppy!", "My flight got cancelled.", "I start a new job on Monday."]
+
+
+def random_actions(generator: torch.Generator, n: int) -> torch.Tensor:
+    """Word ids, with [SEP] often enough that episodes end at different steps."""
+    words = torch.randint(2000, 8000, (n,), generator=generator)
+    return torch.where(torch.rand(n, generator=generator) < 0.25, SEP, words)
+
+
+@pytest.mark.parametrize("corpus", ["users", "fixtures"])
+def test_vector_env_equals_single_envs_with_the_same_seeds_and_actions(corpus, fixtures):
+    corpus = USERS if corpus == "users" else fixtures
+    n, seed, max_response = 5, 11, 6
+    vector = HappyBotVectorEnv(n, reward_model="vader", corpus=corpus, max_response_tokens=max_response, device="cpu")
+    singles = [HappyBotEnv(reward_model="vader", corpus=corpus, max_response_tokens=max_response) for _ in range(n)]
+
+    obs, _ = vector.reset(seed=seed)
+    single_obs = [env.reset(seed=seed + i)[0] for i, env in enumerate(singles)]
+    ended = [False] * n
+    generator = torch.Generator().manual_seed(0)
+    endings = 0
+    for _ in range(40):
+        for key in ("context", "response"):
+            assert np.array_equal(obs[key].numpy(), np.stack([o[key] for o in single_obs])), key
+        actions = random_actions(generator, n)
+        obs, rewards, terminated, truncated, _ = vector.step(actions)
+        for i, env in enumerate(singles):
+            if ended[i]:  # next-step autoreset: the vector env restarts this one and ignores its action
+                single_obs[i], _ = env.reset()
+                expected = (0.0, False, False)
+            else:
+                single_obs[i], *expected, _ = env.step(int(actions[i]))
+            assert (float(rewards[i]), bool(terminated[i]), bool(truncated[i])) == pytest.approx(tuple(expected))
+            ended[i] = bool(terminated[i] or truncated[i])
+        endings += sum(ended)
+    assert endings > 10 and truncated.dtype == torch.bool
+
+
+def test_make_vec_returns_the_native_vector_env():
+    envs = gym.make_vec("HappyBot-v0", num_envs=3, vectorization_mode="vector_entry_point", device="cpu", reward_model="vader", corpus=USERS)
+    assert isinstance(envs.unwrapped, HappyBotVectorEnv)
+    assert envs.metadata["autoreset_mode"] == AutoresetMode.NEXT_STEP
+    obs, _ = envs.reset(seed=0)
+    assert obs["context"].shape == (3, 64) and obs["response"].shape == (3, 20)
+    assert envs.observation_space["context"].shape == (3, 64)
+
+
+def test_every_ended_episode_is_scored_in_one_call():
+    calls = []
+
+    def reward(users, responses):
+        calls.append(len(responses))
+        return [0.5] * len(responses)
+
+    envs = HappyBotVectorEnv(4, reward_model=reward, corpus=USERS, device="cpu")
+    envs.reset(seed=0)
+    envs.step(torch.tensor([SEP, 2204, SEP, SEP]))
+    assert calls == [3]
+
+
+def test_numpy_consumers_get_numpy_arrays():
+    envs = ArrayConversion(HappyBotVectorEnv(2, reward_model="vader", corpus=USERS, device="cpu"), env_xp=torch, target_xp=np)
+    obs, _ = envs.reset(seed=0)
+    obs, rewards, terminated, truncated, _ = envs.step(np.array([SEP, 2204]))
+    assert isinstance(obs["context"], np.ndarray) and isinstance(rewards, np.ndarray)
+    assert terminated.tolist() == [True, False]
+
+
+def test_bad_input():
+    envs = HappyBotVectorEnv(2, reward_model="vader", corpus=USERS, device="cpu")
+    with pytest.raises(RuntimeError, match="reset"):
+        envs.step(torch.tensor([1, 2]))
+    envs.reset(seed=0)
+    with pytest.raises(ValueError, match="expected 2 actions"):
+        envs.step(torch.tensor([1, 2, 3]))
+    with pytest.raises(ValueError, match="action 30522 for env 1 is outside the vocabulary"):
+        envs.step(torch.tensor([1, 30522]))
+    with pytest.raises(ValueError, match="3 seeds for 2 environments"):
+        envs.reset(seed=[1, 2, 3])
+    with pytest.raises(ValueError, match="num_envs must be at least 1"):
+        HappyBotVectorEnv(0, reward_model="vader", corpus=USERS)
