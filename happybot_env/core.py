@@ -39,6 +39,7 @@ class EpisodeBatch:
         self.truncated_context = torch.zeros(n, dtype=torch.bool, device=device)
         self.user = torch.zeros((n, bank.user_ids.shape[1]), dtype=torch.long, device=device)
         self.response = torch.zeros((n, max_response_tokens), dtype=torch.long, device=device)
+        self.gold = torch.zeros((n, max_response_tokens), dtype=torch.long, device=device)
         self.length = torch.zeros(n, dtype=torch.long, device=device)
         self.user_texts: dict[int, str] = {}  # user turns given through reset options, by env
         self._rows = torch.arange(n, device=device)
@@ -51,6 +52,7 @@ class EpisodeBatch:
         self.context[mask] = self.bank.context_ids[index]
         self.truncated_context[mask] = self.bank.context_truncated[index]
         self.user[mask] = self.bank.user_ids[index]
+        self.gold[mask] = self.bank.gold_ids[index, : self.max_response_tokens]
         self.response[mask] = self.pad_id
         self.length[mask] = 0
         if self.user_texts:
@@ -64,6 +66,7 @@ class EpisodeBatch:
         self.truncated_context[env] = truncated
         self.user[env] = user.to(self.device)
         self.user_texts[env] = user_text
+        self.gold[env] = self.pad_id
         self.response[env] = self.pad_id
         self.length[env] = 0
 

@@ -25,6 +25,7 @@ from .tokenizer import load_tokenizer
 
 DIALOGUE_CORPORA = ("empatheticdialogues", "dailydialog", "personachat", "chitchat")
 MAX_USER_TOKENS = 128
+MAX_GOLD_TOKENS = 64
 _PRIME = 2_147_483_647  # 2**31 - 1: products of two residues stay below 2**62, so int64 never overflows
 
 
@@ -48,12 +49,16 @@ class EpisodeBank:
     """``(M,)`` bool: the context lost tokens on the left."""
     user_ids: torch.Tensor
     """``(M, MAX_USER_TOKENS)`` int64, the user turn alone (its last tokens), right-padded."""
+    gold_ids: torch.Tensor
+    """``(M, MAX_GOLD_TOKENS)`` int64, the gold response followed by ``[SEP]``; all ``[PAD]`` when unknown."""
 
     def __len__(self) -> int:
         return len(self.triples)
 
     def to(self, device: torch.device | str) -> EpisodeBank:
-        return EpisodeBank(self.triples, self.context_ids.to(device), self.context_truncated.to(device), self.user_ids.to(device))
+        return EpisodeBank(
+            self.triples, *(t.to(device) for t in (self.context_ids, self.context_truncated, self.user_ids, self.gold_ids))
+        )
 
 
 def encode_contexts(
@@ -82,7 +87,13 @@ def bank_from_triples(triples: list[PolicyExample], max_context_tokens: int) -> 
     context_ids, truncated, user_ids = encode_contexts(
         [t.previous_system for t in triples], [t.user for t in triples], max_context_tokens
     )
-    return EpisodeBank(triples, context_ids, truncated, user_ids)
+    tokenizer = load_tokenizer()
+    gold_ids = torch.zeros((len(triples), MAX_GOLD_TOKENS), dtype=torch.long)
+    for row, ids in enumerate(tokenizer([t.response for t in triples], add_special_tokens=False)["input_ids"]):
+        if ids:
+            ids = (ids + [tokenizer.sep_token_id])[:MAX_GOLD_TOKENS]
+            gold_ids[row, : len(ids)] = torch.tensor(ids, dtype=torch.long)
+    return EpisodeBank(triples, context_ids, truncated, user_ids, gold_ids)
 
 
 def triples_from_texts(texts: Sequence[str]) -> list[PolicyExample]:

@@ -103,6 +103,15 @@ class HappyBotVectorEnv(VectorEnv):
         self._ended = terminated | truncated
         return self._observation(), rewards, terminated, truncated, {}
 
+    @property
+    def max_response_tokens(self) -> int:
+        return self.batch.max_response_tokens
+
+    def gold_responses(self) -> tuple[torch.Tensor, torch.Tensor]:
+        """``(ids, known)``: each current episode's gold response (then ``[SEP]``) as right-padded ids
+        ``(N, max_response_tokens)``, and whether the corpus gives one."""
+        return self.batch.gold.clone(), self.batch.gold[:, 0] != self.batch.pad_id
+
     def episode_texts(self, env: int) -> dict[str, Any]:
         """The texts of sub-environment ``env``'s current episode (as ``HappyBotEnv`` puts in ``info``)."""
         triple = self.batch.bank.triples[int(self.batch.index[env])]

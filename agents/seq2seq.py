@@ -1,0 +1,245 @@
+"""The paper's policy (§2.1): a Bi-GRU encoder, a GRU decoder with Luong dot attention, and an output
+layer tied to the word embeddings, which start from the pretrained encoder's.
+
+    e_i^t = h_i^T m_t                    (1)    a^t = softmax(e^t)       (2)
+    c_t   = sum_i a_i^t h_i              (3)    m*_t = tanh(W_c [c_t; m_t])  (4)
+    P     = softmax((V m*_t + b) / tau)  (5)    L_MLE = -1/T sum_t log P(y*_t)  (6)
+
+The two directions of the encoder are summed, so ``h_i`` and ``m_t`` share one size and the dot
+product of (1) needs no projection. ``W_c`` maps to the embedding size, so that ``V`` can be the
+embedding matrix itself. ``MultiSeq`` is the same policy with ``num_emotions > 0``: a softmax layer
+on the encoder's final state predicts the context's emotion, and its loss is added to (6).
+"""
+
+from __future__ import annotations
+
+import json
+from dataclasses import asdict, dataclass
+from pathlib import Path
+
+import torch
+import torch.nn.functional as F
+from safetensors import safe_open
+from safetensors.torch import load_file, save_file
+from torch import nn
+
+from happybot_env.atomic import atomic_directory
+
+from happybot_env.tokenizer import encoder_path, load_tokenizer
+
+
+@dataclass
+class Seq2SeqConfig:
+    vocab_size: int = 30522
+    """Size of the shared WordPiece vocabulary (the environment's action space)."""
+    embedding_dim: int = 384
+    """Width of the word embeddings; 384 to start from the pretrained encoder's."""
+    hidden_size: int = 300
+    """GRU width, as in the paper."""
+    dropout: float = 0.1
+    temperature: float = 0.4
+    """tau of equation 5."""
+    num_emotions: int = 0
+    """Size of the emotion head: 0 for Seq2Seq, the number of emotion labels for MultiSeq."""
+    pad_id: int = 0
+    start_id: int = 101
+    """First decoder input ([CLS])."""
+    end_id: int = 102
+    """The token that ends a response ([SEP])."""
+
+
+@dataclass
+class Decoded:
+    """A batch of responses written by the policy, with what REINFORCE needs from each step."""
+
+    tokens: torch.Tensor
+    """``(B, T)`` token ids; positions after the end token hold ``pad_id``."""
+    log_probs: torch.Tensor
+    """``(B, T)`` log-softmax of the temperature-scaled logits at each chosen token."""
+    states: torch.Tensor
+    """``(B, T, H)`` decoder states ``m_t``."""
+    mask: torch.Tensor
+    """``(B, T)`` bool: the step belongs to the response (the end token included)."""
+    entropy: torch.Tensor
+    """``(B, T)`` entropy of ``P`` at each step."""
+
+
+def pretrained_embeddings() -> torch.Tensor:
+    """The word embeddings of the pretrained encoder (30,522 x 384), read from safetensors."""
+    with safe_open(str(encoder_path() / "model.safetensors"), framework="pt") as f:
+        return f.get_tensor("embeddings.word_embeddings.weight")
+
+
+class Seq2SeqPolicy(nn.Module):
+    def __init__(self, config: Seq2SeqConfig, embeddings: torch.Tensor | None = None) -> None:
+        super().__init__()
+        self.config = config
+        self.embedding = nn.Embedding(config.vocab_size, config.embedding_dim, padding_idx=config.pad_id)
+        if embeddings is not None:
+            if embeddings.shape != self.embedding.weight.shape:
+                raise ValueError(f"embeddings of shape {tuple(embeddings.shape)} for a {tuple(self.embedding.weight.shape)} table")
+            self.embedding.weight.data.copy_(embeddings)
+        self.dropout = nn.Dropout(config.dropout)
+        self.encoder = nn.GRU(config.embedding_dim, config.hidden_size, batch_first=True, bidirectional=True)
+        self.decoder = nn.GRUCell(config.embedding_dim, config.hidden_size)
+        self.combine = nn.Linear(2 * config.hidden_size, config.embedding_dim)  # W_c of equation 4
+        self.output_bias = nn.Parameter(torch.zeros(config.vocab_size))  # b of equation 5; V is the embedding
+        self.emotion_head = nn.Linear(config.hidden_size, config.num_emotions) if config.num_emotions else None
+
+    @classmethod
+    def pretrained(cls, config: Seq2SeqConfig | None = None) -> Seq2SeqPolicy:
+        """A policy whose embeddings (and tied output layer) start from the pretrained encoder's."""
+        config = config or Seq2SeqConfig()
+        tokenizer = load_tokenizer()
+        if config.vocab_size != tokenizer.vocab_size:
+            raise ValueError(f"vocab_size {config.vocab_size} differs from the shared vocabulary's {tokenizer.vocab_size}")
+        return cls(config, pretrained_embeddings())
+
+    def save(self, folder: str | Path) -> None:
+        """``config.json`` and ``model.safetensors``, written atomically."""
+        with atomic_directory(folder) as tmp:
+            (tmp / "config.json").write_text(json.dumps(asdict(self.config), indent=2) + "\n")
+            save_file({k: v.contiguous() for k, v in self.state_dict().items()}, str(tmp / "model.safetensors"))
+
+    @classmethod
+    def load(cls, folder: str | Path, expected_vocab_size: int | None = None) -> Seq2SeqPolicy:
+        """Load a saved policy (safetensors only), checking it against the vocabulary it will act in."""
+        folder = Path(folder)
+        try:
+            config = Seq2SeqConfig(**json.loads((folder / "config.json").read_text()))
+        except FileNotFoundError:
+            raise FileNotFoundError(f"{folder} holds no policy (no config.json)") from None
+        except TypeError as e:
+            raise ValueError(f"{folder / 'config.json'} is not a Seq2SeqConfig: {e}") from None
+        if expected_vocab_size is not None and config.vocab_size != expected_vocab_size:
+            raise ValueError(
+                f"the policy in {folder} has a vocabulary of {config.vocab_size} tokens, the environment {expected_vocab_size}"
+            )
+        policy = cls(config)
+        try:
+            policy.load_state_dict(load_file(str(folder / "model.safetensors")))
+        except RuntimeError as e:
+            raise ValueError(f"{folder / 'model.safetensors'} does not fit its config.json: {e}") from None
+        return policy
+
+    # -- encoder ---------------------------------------------------------------------------
+
+    def encode(self, context: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
+        """``(h, mask, m_0)``: encoder states ``(B, L, H)``, their padding mask, the decoder's first state."""
+        mask = context != self.config.pad_id
+        lengths = mask.sum(1).clamp(min=1).cpu()
+        packed = nn.utils.rnn.pack_padded_sequence(
+            self.dropout(self.embedding(context)), lengths, batch_first=True, enforce_sorted=False
+        )
+        outputs, final = self.encoder(packed)
+        outputs, _ = nn.utils.rnn.pad_packed_sequence(outputs, batch_first=True, total_length=context.shape[1])
+        h = outputs[..., : self.config.hidden_size] + outputs[..., self.config.hidden_size :]
+        return h, mask, final[0] + final[1]
+
+    def emotion_logits(self, encoder_final: torch.Tensor) -> torch.Tensor:
+        if self.emotion_head is None:
+            raise ValueError("this policy has no emotion head (num_emotions=0): it is Seq2Seq, not MultiSeq")
+        return self.emotion_head(encoder_final)
+
+    # -- decoder ---------------------------------------------------------------------------
+
+    def decode_step(
+        self, token: torch.Tensor, m: torch.Tensor, h: torch.Tensor, mask: torch.Tensor
+    ) -> tuple[torch.Tensor, torch.Tensor]:
+        """One step of equations 1-5: returns ``(logits / tau, m_t)`` for input tokens ``(B,)``."""
+        m = self.decoder(self.dropout(self.embedding(token)), m)
+        scores = torch.einsum("blh,bh->bl", h, m).masked_fill(~mask, float("-inf"))  # (1)
+        attention = scores.softmax(-1)  # (2)
+        c = torch.einsum("bl,blh->bh", attention, h)  # (3)
+        m_star = torch.tanh(self.combine(torch.cat([c, m], -1)))  # (4)
+        logits = F.linear(self.dropout(m_star), self.embedding.weight, self.output_bias)  # V m* + b
+        return logits / self.config.temperature, m  # (5), before the softmax
+
+    def mle_loss(self, context: torch.Tensor, response: torch.Tensor) -> torch.Tensor:
+        """Equation 6, teacher-forced: mean over each response's tokens (its end token included), then the batch."""
+        h, mask, m = self.encode(context)
+        targets = response
+        inputs = torch.cat([torch.full_like(response[:, :1], self.config.start_id), response[:, :-1]], 1)
+        valid = targets != self.config.pad_id
+        losses = []
+        for t in range(response.shape[1]):
+            logits, m = self.decode_step(inputs[:, t], m, h, mask)
+            losses.append(F.cross_entropy(logits.float(), targets[:, t], reduction="none"))
+        per_token = torch.stack(losses, 1) * valid
+        return (per_token.sum(1) / valid.sum(1).clamp(min=1)).mean()
+
+    def generate(self, context: torch.Tensor, max_tokens: int, greedy: bool = False) -> Decoded:
+        """Write responses: sampled from ``P`` (for RL) or greedy (for evaluation)."""
+        h, mask, m = self.encode(context)
+        batch = context.shape[0]
+        token = torch.full((batch,), self.config.start_id, dtype=torch.long, device=context.device)
+        alive = torch.ones(batch, dtype=torch.bool, device=context.device)
+        tokens, log_probs, states, masks, entropies = [], [], [], [], []
+        for _ in range(max_tokens):
+            logits, m = self.decode_step(token, m, h, mask)
+            log_p = logits.float().log_softmax(-1)
+            token = log_p.argmax(-1) if greedy else torch.multinomial(log_p.exp(), 1).squeeze(1)
+            tokens.append(torch.where(alive, token, self.config.pad_id))
+            log_probs.append(log_p.gather(1, token.unsqueeze(1)).squeeze(1))
+            entropies.append(-(log_p.exp() * log_p).sum(-1))
+            states.append(m)
+            masks.append(alive)
+            alive = alive & (token != self.config.end_id)
+            token = torch.where(alive, token, self.config.pad_id)
+        stack = lambda xs: torch.stack(xs, 1)  # noqa: E731
+        return Decoded(stack(tokens), stack(log_probs), stack(states), stack(masks), stack(entropies))
+
+
+@dataclass
+class ActingState:
+    """What the policy carries between environment steps: encoder states and the decoder's ``m_t``."""
+
+    h: torch.Tensor
+    mask: torch.Tensor
+    m: torch.Tensor
+    last_token: torch.Tensor
+
+
+def as_batch(observation: dict, vocab_size: int, device: torch.device) -> tuple[torch.Tensor, torch.Tensor]:
+    """Observation(s) of HappyBot-v0 as ``(context, response)`` tensors with a batch dimension, checked."""
+    if not isinstance(observation, dict) or not {"context", "response"} <= observation.keys():
+        raise ValueError("expected a HappyBot-v0 observation: a dict with 'context' and 'response' token ids")
+    context, response = (torch.as_tensor(observation[k], device=device) for k in ("context", "response"))
+    if context.ndim == 1 and response.ndim == 1:
+        context, response = context.unsqueeze(0), response.unsqueeze(0)
+    if context.ndim != 2 or response.ndim != 2 or context.shape[0] != response.shape[0]:
+        raise ValueError(
+            f"observation shapes context {tuple(context.shape)} and response {tuple(response.shape)}: expected "
+            "(L,) and (T,) for one env, or (N, L) and (N, T) for a vector env"
+        )
+    if context.is_floating_point() or response.is_floating_point():
+        raise ValueError("observations must hold integer token ids")
+    if context.max() >= vocab_size or response.max() >= vocab_size or context.min() < 0 or response.min() < 0:
+        raise ValueError(f"observation token ids must lie in [0, {vocab_size})")
+    return context.long(), response.long()
+
+
+def act(
+    policy: Seq2SeqPolicy, observation: dict, state: ActingState | None = None, greedy: bool = False
+) -> tuple[torch.Tensor, ActingState]:
+    """Choose the next token for each env, keeping the recurrent state across steps.
+
+    An env whose response is empty has started a new episode: its context is encoded afresh.
+    Returns ``(actions, state)``; pass the state back with the next observation.
+    """
+    device = next(policy.parameters()).device
+    context, response = as_batch(observation, policy.config.vocab_size, device)
+    new_episode = (response == policy.config.pad_id).all(1)
+    with torch.no_grad():
+        if state is None or state.h.shape[1] != context.shape[1] or state.m.shape[0] != context.shape[0]:
+            h, mask, m = policy.encode(context)
+            state = ActingState(h, mask, m, torch.full_like(new_episode, policy.config.start_id, dtype=torch.long))
+        elif new_episode.any():
+            h, mask, m = policy.encode(context[new_episode])
+            state.h[new_episode], state.mask[new_episode], state.m[new_episode] = h, mask, m
+            state.last_token[new_episode] = policy.config.start_id
+        logits, state.m = policy.decode_step(state.last_token, state.m, state.h, state.mask)
+        log_p = logits.float().log_softmax(-1)
+        actions = log_p.argmax(-1) if greedy else torch.multinomial(log_p.exp(), 1).squeeze(1)
+    state.last_token = actions
+    return actions, state

@@ -1,0 +1,206 @@
+"""The Seq2Seq / MultiSeq policy and the REINFORCE agent, on tiny models."""
+
+import gymnasium as gym
+import pytest
+import torch
+import torch.nn.functional as F
+
+from agents import ReinforceAgent, ReinforceConfig, Seq2SeqConfig, Seq2SeqPolicy, act
+from agents.seq2seq import pretrained_embeddings
+from happybot_env.env import HappyBotEnv
+from happybot_env.vector import HappyBotVectorEnv
+
+USERS = ["I failed my exam today.", "We adopted a puppy!", "My flight got cancelled."]
+TOY = Seq2SeqConfig(vocab_size=8, embedding_dim=16, hidden_size=16, dropout=0.0, pad_id=0, start_id=2, end_id=1)
+
+
+class ToyEnvs:
+    """A synthetic vector env with 8 tokens: the reward is the share of response tokens equal to 5."""
+
+    def __init__(self, num_envs: int = 64, max_response_tokens: int = 4, reward=None) -> None:
+        self.num_envs, self.max_response_tokens = num_envs, max_response_tokens
+        self.single_action_space = gym.spaces.Discrete(8)
+        self.device = torch.device("cpu")
+        self.reward = reward or (lambda tokens: (tokens == 5).float().mean(1))
+        self.generator = torch.Generator().manual_seed(0)
+
+    def reset(self):
+        self.context = torch.randint(3, 8, (self.num_envs, 5), generator=self.generator)
+        self.responses = torch.zeros((self.num_envs, 0), dtype=torch.long)
+        self.done = torch.zeros(self.num_envs, dtype=torch.bool)
+        return {"context": self.context}, {}
+
+    def gold_responses(self):
+        gold = torch.full((self.num_envs, self.max_response_tokens), 3)
+        gold[:, -1] = 1
+        return gold, torch.ones(self.num_envs, dtype=torch.bool)
+
+    def step(self, actions):
+        self.responses = torch.cat([self.responses, actions.unsqueeze(1)], 1)
+        ending = ~self.done & ((actions == 1) | (self.responses.shape[1] == self.max_response_tokens))
+        rewards = torch.where(ending, self.reward(self.responses), torch.zeros(self.num_envs))
+        self.done |= ending
+        return None, rewards, ending, ending, {}
+
+
+def toy_agent(**config) -> ReinforceAgent:
+    torch.manual_seed(0)
+    return ReinforceAgent(Seq2SeqPolicy(TOY), ToyEnvs(), ReinforceConfig(**config))
+
+
+def test_output_layer_is_the_embedding_and_starts_pretrained():
+    policy = Seq2SeqPolicy.pretrained(Seq2SeqConfig(hidden_size=16))
+    assert torch.equal(policy.embedding.weight, pretrained_embeddings())
+    assert not any(p.shape == (30522, 384) for name, p in policy.named_parameters() if name != "embedding.weight")
+
+
+def test_temperature_divides_the_logits():
+    torch.manual_seed(0)
+    hot = Seq2SeqPolicy(TOY)
+    cold = Seq2SeqPolicy(Seq2SeqConfig(**{**TOY.__dict__, "temperature": 1.0}))
+    cold.load_state_dict(hot.state_dict())
+    context = torch.tensor([[3, 4, 5, 0]])
+    h, mask, m = hot.encode(context)
+    token = torch.tensor([TOY.start_id])
+    torch.testing.assert_close(hot.decode_step(token, m, h, mask)[0] * 0.4, cold.decode_step(token, m, h, mask)[0])
+
+
+def test_attention_ignores_padding():
+    torch.manual_seed(0)
+    policy = Seq2SeqPolicy(TOY)
+    short, padded = torch.tensor([[3, 4, 5]]), torch.tensor([[3, 4, 5, 0, 0, 0]])
+    h1, mask1, m1 = policy.encode(short)
+    h2, mask2, m2 = policy.encode(padded)
+    start = torch.tensor([TOY.start_id])
+    torch.testing.assert_close(policy.decode_step(start, m1, h1, mask1)[0], policy.decode_step(start, m2, h2, mask2)[0])
+
+
+def test_mle_loss_falls_on_a_tiny_corpus():
+    torch.manual_seed(0)
+    policy = Seq2SeqPolicy(TOY)
+    context = torch.tensor([[3, 4, 0], [5, 6, 7], [7, 7, 3]])
+    response = torch.tensor([[4, 3, 1, 0], [6, 6, 7, 1], [3, 1, 0, 0]])
+    optimizer = torch.optim.Adam(policy.parameters(), lr=1e-2)
+    start = policy.mle_loss(context, response).item()
+    for _ in range(60):
+        optimizer.zero_grad()
+        policy.mle_loss(context, response).backward()
+        optimizer.step()
+    assert policy.mle_loss(context, response).item() < 0.2 * start
+
+
+def test_multiseq_has_an_emotion_head_and_seq2seq_does_not():
+    multiseq = Seq2SeqPolicy(Seq2SeqConfig(**{**TOY.__dict__, "num_emotions": 39}))
+    _, _, final = multiseq.encode(torch.tensor([[3, 4, 5]]))
+    assert multiseq.emotion_logits(final).shape == (1, 39)
+    with pytest.raises(ValueError, match="no emotion head"):
+        Seq2SeqPolicy(TOY).emotion_logits(final)
+
+
+def test_sampled_log_probs_are_log_softmax_of_the_scaled_logits_of_the_sampled_tokens():
+    torch.manual_seed(0)
+    policy = Seq2SeqPolicy(TOY)
+    context = torch.randint(3, 8, (6, 5))
+    decoded = policy.generate(context, 4)
+    h, mask, m = policy.encode(context)
+    token = torch.full((6,), TOY.start_id)
+    for t in range(4):
+        logits, m = policy.decode_step(token, m, h, mask)
+        expected = F.log_softmax(logits, -1).gather(1, decoded.tokens[:, t].unsqueeze(1)).squeeze(1)
+        alive = decoded.mask[:, t]
+        torch.testing.assert_close(decoded.log_probs[alive, t], expected[alive])
+        token = decoded.tokens[:, t]
+    assert (decoded.log_probs <= 0).all()
+
+
+def test_reinforce_raises_the_reward():
+    agent = toy_agent(rl_weight=1.0, learning_rate=3e-3)
+    rewards = [agent.update().reward for _ in range(40)]
+    start, end = rewards[0], sum(rewards[-5:]) / 5
+    assert start < 0.2 and end > 0.8, (start, end)
+
+
+def test_baseline_loss_reaches_only_the_baseline():
+    agent = toy_agent()
+    losses = agent.losses(*agent.rollout())
+    losses["baseline"].backward(retain_graph=True)
+    assert all(p.grad is None or not p.grad.any() for p in agent.policy.parameters())
+    assert agent.baseline.weight.grad.abs().sum() > 0
+    agent.baseline.zero_grad()
+    losses["mixed"].backward()
+    assert agent.baseline.weight.grad is None or not agent.baseline.weight.grad.any()
+    assert any(p.grad is not None and p.grad.any() for p in agent.policy.parameters())
+
+
+def test_each_update_steps_the_optimizer_once():
+    agent = toy_agent()
+    steps = []
+    original = agent.optimizer.step
+    agent.optimizer.step = lambda *a, **k: (steps.append(1), original(*a, **k))[1]
+    agent.update()
+    agent.update()
+    assert len(steps) == 2
+    assert all(state["step"] == 2 for state in agent.optimizer.state.values())
+
+
+def test_non_finite_loss_stops_without_touching_the_weights():
+    agent = ReinforceAgent(Seq2SeqPolicy(TOY), ToyEnvs(reward=lambda t: torch.full((t.shape[0],), float("nan"))))
+    before = {k: v.clone() for k, v in agent.policy.state_dict().items()}
+    with pytest.raises(FloatingPointError, match="non-finite loss"):
+        agent.update()
+    assert all(torch.equal(before[k], v) for k, v in agent.policy.state_dict().items())
+
+
+def test_reinforce_in_the_real_vector_env():
+    envs = HappyBotVectorEnv(8, reward_model="vader", corpus=USERS, max_response_tokens=5, device="cpu")
+    agent = ReinforceAgent(Seq2SeqPolicy(Seq2SeqConfig(embedding_dim=16, hidden_size=16)), envs)
+    stats = agent.update()
+    assert stats.episodes == 8 and 0 <= stats.reward <= 1 and 1 <= stats.response_length <= 5
+    assert stats.mle_loss == 0.0  # plain user turns have no gold response
+
+
+def test_policy_acts_in_single_and_vector_envs():
+    policy = Seq2SeqPolicy(Seq2SeqConfig(embedding_dim=16, hidden_size=16))
+    env = HappyBotEnv(reward_model="vader", corpus=USERS, max_response_tokens=5)
+    obs, _ = env.reset(seed=0)
+    state, done = None, False
+    while not done:
+        action, state = act(policy, obs, state)
+        obs, _, terminated, truncated, _ = env.step(int(action[0]))
+        done = terminated or truncated
+    envs = HappyBotVectorEnv(4, reward_model="vader", corpus=USERS, max_response_tokens=3, device="cpu")
+    obs, _ = envs.reset(seed=0)
+    state = None
+    for _ in range(8):  # across autoresets: new episodes are re-encoded
+        actions, state = act(policy, obs, state)
+        obs, *_ = envs.step(actions)
+    assert actions.shape == (4,)
+
+
+@pytest.mark.parametrize(
+    "observation, message",
+    [
+        ({"context": [[1, 2]]}, "a dict with 'context' and 'response'"),
+        ({"context": [[[1]]], "response": [[1]]}, "expected"),
+        ({"context": [1.5, 2.0], "response": [0, 0]}, "integer token ids"),
+        ({"context": [1, 40000], "response": [0, 0]}, r"token ids must lie in \[0, 30522\)"),
+    ],
+)
+def test_wrong_observations_are_refused(observation, message):
+    with pytest.raises(ValueError, match=message):
+        act(Seq2SeqPolicy(Seq2SeqConfig(embedding_dim=8, hidden_size=8)), observation)
+
+
+def test_checkpoint_round_trip_and_mismatches(tmp_path):
+    policy = Seq2SeqPolicy(TOY)
+    policy.save(tmp_path / "policy")
+    loaded = Seq2SeqPolicy.load(tmp_path / "policy", expected_vocab_size=8)
+    assert all(torch.equal(a, b) for a, b in zip(policy.state_dict().values(), loaded.state_dict().values()))
+    with pytest.raises(ValueError, match="vocabulary of 8 tokens, the environment 30522"):
+        Seq2SeqPolicy.load(tmp_path / "policy", expected_vocab_size=30522)
+    config = (tmp_path / "policy" / "config.json").read_text().replace('"hidden_size": 16', '"hidden_size": 32')
+    (tmp_path / "policy" / "config.json").write_text(config)
+    with pytest.raises(ValueError, match="does not fit its config.json"):
+        Seq2SeqPolicy.load(tmp_path / "policy")
+    with pytest.raises(ValueError, match="does not match the environment"):
+        ReinforceAgent(Seq2SeqPolicy(TOY), HappyBotVectorEnv(2, reward_model="vader", corpus=USERS, device="cpu"))
