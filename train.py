@@ -1,14 +1,20 @@
 """HappyBot from the command line: one subcommand per stage of the paper's experiment.
 
-    python train.py data        [--data-dir DIR]   corpus statistics as JSON
-    python train.py classifier   --data-dir DIR    sentiment classifier on SST-2 + ED situations
-    python train.py label       [--data-dir DIR]   label every user turn (VADER on the default corpus)
-    python train.py predictor   [--data-dir DIR]   look-ahead predictor on [u_i; s_i] -> label of u_i+1
+    python train.py                     the whole pipeline on the built-in corpus (= pipeline)
+    python train.py data                corpus statistics as JSON
+    python train.py classifier          sentiment classifier on SST-2 + ED situations (--data-dir)
+    python train.py label               label every user turn (VADER on the built-in corpus)
+    python train.py predictor           look-ahead predictor: [u_i; s_i] -> sentiment of u_i+1
+    python train.py mle --model M       MLE pretraining of seq2seq or multiseq
+    python train.py rl --reward R       REINFORCE from seq2seq with reward current, lookahead or any name
+    python train.py evaluate            results.md, results.json and rewards.png
+    python train.py chat                talk to a trained policy
+    python train.py sb3                 stable-baselines3 PPO in HappyBot-v0
+    python train.py pipeline            all of the above, in order, skipping what is done
 
-Every stage writes into one run folder (``--run``, default ``runs/default``): models, labels,
-``metrics.json`` and TensorBoard event files. Without a subcommand, ``train.py`` runs the whole
-pipeline on the built-in default corpus; the policy, RL, evaluation and chat stages are being
-built, and until they land the pipeline is the data stage.
+Every stage reads and writes one run folder (``--run``, default ``runs/default``): TensorBoard
+event files (``tensorboard --logdir runs/default``), models in safetensors, ``metrics.json``.
+Training stages checkpoint atomically; ``--resume`` continues a killed run where it stopped.
 """
 
 from __future__ import annotations
@@ -16,25 +22,131 @@ from __future__ import annotations
 import argparse
 import json
 import sys
-from dataclasses import fields
+from dataclasses import asdict, dataclass, fields, replace
 from pathlib import Path
 
 from happybot_env.data import CorpusFormatError, corpus_statistics, default_corpora, find_corpora
 
+VERSION = "0.1.0"  # of the run folder layout; a run from another version is refused
 
-def sources_for(args: argparse.Namespace):
-    return find_corpora(args.data_dir) if args.data_dir else default_corpora()
+
+@dataclass(frozen=True)
+class Preset:
+    """Sizes of a whole experiment; a flag given on the command line overrides its field."""
+
+    max_context_tokens: int = 64
+    """Context tokens the policy reads."""
+    max_response_tokens: int = 20
+    """Tokens the policy may write (the environment truncates there)."""
+    hidden_size: int = 300
+    """GRU width of the policy (the paper's 300)."""
+    mle_steps: int = 2000
+    """Optimizer steps of MLE pretraining, for Seq2Seq and for MultiSeq."""
+    rl_updates: int = 500
+    """REINFORCE updates, for RL Current and for RL Look-ahead."""
+    batch_size: int = 64
+    """Examples per MLE step."""
+    rl_envs: int = 256
+    """Environments (episodes) per REINFORCE update."""
+    mle_learning_rate: float = 1e-3
+    rl_learning_rate: float = 1e-4
+    """The paper searches [1e-4, 1e-3]; RL from a pretrained policy wants the low end."""
+    checkpoint_every: int = 50
+    eval_examples: int = 500
+    """Held-out contexts that evaluation answers."""
+    sb3_timesteps: int = 2048
+    train_reward_models: bool = False
+    """Train classifier, labels and predictor in the run; otherwise RL uses the shipped models."""
+
+
+PRESETS = {
+    # the default: the built-in corpus on a 2-core CPU in about a quarter of an hour
+    "small": Preset(max_response_tokens=16, hidden_size=128, mle_steps=150, rl_updates=30, batch_size=32,
+                    rl_envs=32, checkpoint_every=25, eval_examples=100, sb3_timesteps=512),
+    # seconds, for tests
+    "tiny": Preset(max_context_tokens=24, max_response_tokens=5, hidden_size=16, mle_steps=4, rl_updates=2, batch_size=4,
+                   rl_envs=4, checkpoint_every=2, eval_examples=6, sb3_timesteps=64),
+    # the paper's setting on the real corpora (a GPU)
+    "paper": Preset(train_reward_models=True),
+}
+RL_REWARDS = ("current", "lookahead")
+
+
+# -- run folder ---------------------------------------------------------------------------------
+
+
+def open_run(args: argparse.Namespace) -> Path:
+    """The run folder, created with a ``run.json`` on first use; a folder of another version is refused."""
+    run: Path = args.run
+    marker = run / "run.json"
+    if marker.is_file():
+        found = json.loads(marker.read_text()).get("version")
+        if found != VERSION:
+            raise ValueError(f"{run} was made by HappyBot run format {found}, this is {VERSION}: use another --run")
+    else:
+        run.mkdir(parents=True, exist_ok=True)
+        marker.write_text(json.dumps({"version": VERSION, "data_dir": str(args.data_dir) if args.data_dir else None}) + "\n")
+    return run
 
 
 def update_metrics(run: Path, stage: str, metrics: dict) -> None:
-    """Merge one stage's figures into ``<run>/metrics.json``."""
+    """Merge one stage's figures into ``<run>/metrics.json`` (atomically)."""
     path = run / "metrics.json"
     everything = json.loads(path.read_text()) if path.is_file() else {}
     everything[stage] = metrics
-    run.mkdir(parents=True, exist_ok=True)
     tmp = path.with_suffix(".json.tmp")
     tmp.write_text(json.dumps(everything, indent=2) + "\n")
     tmp.replace(path)
+
+
+def read_metrics(run: Path) -> dict:
+    path = run / "metrics.json"
+    return json.loads(path.read_text()) if path.is_file() else {}
+
+
+def preset_of(args: argparse.Namespace) -> Preset:
+    overrides = {f.name: getattr(args, f.name) for f in fields(Preset) if getattr(args, f.name, None) is not None}
+    return replace(PRESETS[args.preset], **overrides)
+
+
+def corpus_of(args: argparse.Namespace) -> str | Path:
+    return args.data_dir or "default"
+
+
+def device_of(args: argparse.Namespace):
+    import torch
+
+    return torch.device("cuda" if torch.cuda.is_available() else "cpu") if args.device == "auto" else torch.device(args.device)
+
+
+def writer_for(run: Path, stage: str, hyperparameters: dict):
+    from torch.utils.tensorboard import SummaryWriter
+
+    writer = SummaryWriter(run)
+    table = "\n".join(f"|{k}|{v}|" for k, v in hyperparameters.items())
+    writer.add_text(f"{stage}/hyperparameters", f"|param|value|\n|-|-|\n{table}")
+    return writer
+
+
+def reward_spec(name: str, run: Path, preset: Preset) -> str | Path:
+    """``current``/``lookahead`` are the run's own classifier/predictor when the preset trains them."""
+    own = {"current": run / "classifier", "lookahead": run / "predictor"}
+    if preset.train_reward_models and name in own:
+        if not own[name].is_dir():
+            raise FileNotFoundError(f"{own[name]} does not exist: run the {own[name].name} stage first")
+        return own[name]
+    return name
+
+
+def log(args: argparse.Namespace, message: str) -> None:
+    print(message, file=sys.stderr if not args.quiet else sys.stdout, flush=True)
+
+
+# -- data and reward-model stages -----------------------------------------------------------------
+
+
+def sources_for(args: argparse.Namespace):
+    return find_corpora(args.data_dir) if args.data_dir else default_corpora()
 
 
 def run_data(args: argparse.Namespace) -> int:
@@ -52,18 +164,16 @@ def fine_tune_config(args: argparse.Namespace, input: str):
 
 
 def train_reward_model(args: argparse.Namespace, stage: str, train, valid, data: dict, licences: list[str]) -> int:
-    from torch.utils.tensorboard import SummaryWriter
-
     from reward_models.training import fine_tune, majority_rate, metadata_for, save
 
+    run = open_run(args)
     config = fine_tune_config(args, "response" if stage == "classifier" else "pair")
-    with SummaryWriter(args.run) as writer:
+    with writer_for(run, stage, asdict(config)) as writer:
         model, accuracies = fine_tune(train, valid, config, writer=writer, tag=stage, quiet=args.quiet)
     majority = {name: majority_rate(examples) for name, examples in valid.items()}
-    metadata = metadata_for(stage, config, accuracies, majority, data, licences)
-    save(model, args.run / stage, metadata)
-    update_metrics(args.run, stage, {"accuracy": accuracies, "majority_class_rate": majority, "data": data})
-    print(json.dumps({"saved": str(args.run / stage), "accuracy": accuracies, "majority_class_rate": majority}, indent=2))
+    save(model, run / stage, metadata_for(stage, config, accuracies, majority, data, licences))
+    update_metrics(run, stage, {"accuracy": accuracies, "majority_class_rate": majority, "data": data})
+    print(json.dumps({"saved": str(run / stage), "accuracy": accuracies, "majority_class_rate": majority}, indent=2))
     return 0
 
 
@@ -86,11 +196,12 @@ def run_label(args: argparse.Namespace) -> int:
     from reward_models.examples import dialogue_sources
     from reward_models.labelling import label_user_turns
 
-    classifier_spec = args.classifier or ("current" if args.data_dir else "vader")
-    classifier = reward_models.make(classifier_spec, **({"device": args.device} if classifier_spec != "vader" else {}))
-    counts = label_user_turns(dialogue_sources(sources_for(args)), classifier, args.run / "labels.jsonl", quiet=args.quiet)
-    update_metrics(args.run, "label", {"classifier": str(classifier_spec), "user_turns": counts})
-    print(json.dumps({"saved": str(args.run / "labels.jsonl"), "classifier": str(classifier_spec), "user_turns": counts}, indent=2))
+    run = open_run(args)
+    spec = args.classifier or ("vader" if not args.data_dir else run / "classifier" if (run / "classifier").is_dir() else "current")
+    classifier = reward_models.make(spec, **({} if spec == "vader" else {"device": args.device}))
+    counts = label_user_turns(dialogue_sources(sources_for(args)), classifier, run / "labels.jsonl", quiet=args.quiet)
+    update_metrics(run, "label", {"classifier": str(spec), "user_turns": counts})
+    print(json.dumps({"saved": str(run / "labels.jsonl"), "classifier": str(spec), "user_turns": counts}, indent=2))
     return 0
 
 
@@ -104,18 +215,201 @@ def run_predictor(args: argparse.Namespace) -> int:
     sources = dialogue_sources(sources_for(args))
     train, valid, data = predictor_data(sources, user_turn_labels(labels_path))
     data["labels"] = str(labels_path)
-    licences = sorted({LICENCES[s.corpus] for s in sources})
-    return train_reward_model(args, "predictor", train, valid, data, licences)
+    return train_reward_model(args, "predictor", train, valid, data, sorted({LICENCES[s.corpus] for s in sources}))
 
 
-def add_common(parser: argparse.ArgumentParser, data_required: bool = False) -> None:
-    parser.add_argument(
-        "--data-dir", type=Path, default=None, required=data_required,
-        help="folder holding the real corpora (see README); default: the built-in chit-chat corpus",
+# -- policy stages ------------------------------------------------------------------------------------
+
+
+def run_mle(args: argparse.Namespace) -> int:
+    """MLE pretraining (equation 6) of Seq2Seq, or of MultiSeq with its emotion head."""
+    import torch
+
+    from agents import Seq2SeqConfig, Seq2SeqPolicy
+    from agents.loops import LoopConfig, train_mle
+    from agents.policy_data import EMOTION_CLASSES, load_policy_data
+
+    run, preset, device = open_run(args), preset_of(args), device_of(args)
+    torch.manual_seed(args.seed)
+    data = load_policy_data(corpus_of(args), "train", preset.max_context_tokens, preset.max_response_tokens)
+    valid = load_policy_data(corpus_of(args), "validation", preset.max_context_tokens, preset.max_response_tokens)
+    valid = type(valid)(*(x[: preset.eval_examples] for x in (valid.context, valid.gold, valid.emotion, valid.users, valid.responses)))
+    config = Seq2SeqConfig(hidden_size=preset.hidden_size, num_emotions=len(EMOTION_CLASSES) if args.model == "multiseq" else 0)
+    policy = Seq2SeqPolicy.pretrained(config).to(device)
+    loop = LoopConfig(preset.mle_steps, preset.batch_size, preset.mle_learning_rate, checkpoint_every=preset.checkpoint_every, seed=args.seed)
+    with writer_for(run, f"mle_{args.model}", {**asdict(loop), **asdict(config)}) as writer:
+        metrics = train_mle(policy, data, valid, loop, run / args.model, writer, f"mle_{args.model}", args.resume, args.quiet)
+    policy.save(run / args.model / "policy")
+    update_metrics(run, args.model, {**metrics, "train_examples": len(data)})
+    log(args, f"{args.model}: saved {run / args.model / 'policy'} ({json.dumps(metrics)})")
+    return 0
+
+
+def run_rl(args: argparse.Namespace) -> int:
+    """REINFORCE with MLE mixing (equation 10) from the Seq2Seq policy, against --reward."""
+    import torch
+
+    from agents import ReinforceAgent, ReinforceConfig, Seq2SeqPolicy
+    from agents.loops import LoopConfig, train_reinforce
+    from happybot_env.vector import HappyBotVectorEnv
+
+    run, preset, device = open_run(args), preset_of(args), device_of(args)
+    torch.manual_seed(args.seed)
+    start = run / "seq2seq" / "policy"
+    if not start.is_dir():
+        raise FileNotFoundError(f"{start} does not exist: RL starts from the MLE policy; run `train.py mle --model seq2seq` first")
+    name = "rl_" + "".join(c if c.isalnum() else "_" for c in Path(args.reward).name)
+    envs = HappyBotVectorEnv(
+        preset.rl_envs, reward_model=reward_spec(args.reward, run, preset), corpus=corpus_of(args),
+        max_context_tokens=preset.max_context_tokens, max_response_tokens=preset.max_response_tokens, device=device,
     )
+    agent = ReinforceAgent(Seq2SeqPolicy.load(start, expected_vocab_size=envs.single_action_space.n), envs,
+                           ReinforceConfig(learning_rate=preset.rl_learning_rate))
+    loop = LoopConfig(preset.rl_updates, preset.rl_envs, preset.rl_learning_rate, checkpoint_every=preset.checkpoint_every, seed=args.seed)
+    with writer_for(run, name, {**asdict(loop), "reward": args.reward}) as writer:
+        metrics = train_reinforce(agent, loop, run / name, writer, name, args.resume, args.quiet)
+    agent.policy.save(run / name / "policy")
+    update_metrics(run, name, {**metrics, "reward_model": str(args.reward)})
+    log(args, f"{name}: saved {run / name / 'policy'} (mean reward of the last updates {metrics['final_reward']:.3f})")
+    return 0
+
+
+def run_evaluate(args: argparse.Namespace) -> int:
+    """Answer held-out contexts with every trained system; write results.md, results.json, rewards.png."""
+    import reward_models
+    from agents.evaluation import evaluate, write_report
+    from agents.policy_data import load_policy_data
+
+    run, preset, device = open_run(args), preset_of(args), device_of(args)
+    data = load_policy_data(corpus_of(args), "validation", preset.max_context_tokens, preset.max_response_tokens)
+    data = type(data)(*(x[: preset.eval_examples] for x in (data.context, data.gold, data.emotion, data.users, data.responses)))
+    scorers = {name: reward_models.make(reward_spec(name, run, preset)) for name in RL_REWARDS} | {"vader": reward_models.make("vader")}
+    results = evaluate(run, data, preset.max_response_tokens, scorers, device)
+    if len(results["systems"]) == 1:
+        raise FileNotFoundError(f"no trained policy in {run}: run the mle and rl stages first")
+    history = {name: m["reward_history"] for name, m in read_metrics(run).items() if "reward_history" in m}
+    write_report(results, run, history)
+    update_metrics(run, "evaluate", results["systems"])
+    log(args, f"evaluate: wrote {run / 'results.md'}, results.json and rewards.png")
+    return 0
+
+
+def run_chat(args: argparse.Namespace) -> int:
+    """Talk to a trained policy; it shows the predicted sentiment of your next turn. Ctrl-D or Ctrl-C ends."""
+    import reward_models
+    from agents import Seq2SeqPolicy
+    from agents.evaluation import respond
+    from happybot_env.episodes import encode_contexts
+
+    run, preset = args.run, preset_of(args)
+    folder = run / args.model / "policy"
+    if not folder.is_dir():
+        raise FileNotFoundError(f"{folder} does not exist: train it first (or choose --model)")
+    policy = Seq2SeqPolicy.load(folder)
+    lookahead = reward_models.make(reward_spec("lookahead", run, preset))
+    print(f"HappyBot ({args.model}). Say something; Ctrl-D or Ctrl-C to leave.")
+    previous = ""
+    try:
+        while True:
+            user = input("you> ").strip()
+            if not user:
+                continue
+            context, _, _ = encode_contexts([previous], [user], preset.max_context_tokens)
+            previous = respond(policy, context, preset.max_response_tokens)[0]
+            happiness = float(lookahead([user], [previous])[0])
+            print(f"bot> {previous}\n     (predicted: your next turn is positive with probability {happiness:.2f})")
+    except (EOFError, KeyboardInterrupt):
+        print()
+    return 0
+
+
+def run_sb3(args: argparse.Namespace) -> int:
+    """Train stable-baselines3 PPO in HappyBot-v0 (the features extractor of agents.sb3)."""
+    import gymnasium as gym
+    from safetensors.torch import save_file
+    from stable_baselines3 import PPO
+
+    import happybot_env  # noqa: F401 - registers HappyBot-v0
+    from agents.sb3 import HAPPYBOT_POLICY_KWARGS
+    from happybot_env.atomic import atomic_directory
+
+    run, preset = open_run(args), preset_of(args)
+    env = gym.make("HappyBot-v0", reward_model=reward_spec(args.reward, run, preset), corpus=corpus_of(args),
+                   max_context_tokens=preset.max_context_tokens, max_response_tokens=preset.max_response_tokens)
+    model = PPO("MultiInputPolicy", env, policy_kwargs=HAPPYBOT_POLICY_KWARGS, n_steps=min(512, preset.sb3_timesteps),
+                batch_size=64, seed=args.seed, device=device_of(args), tensorboard_log=str(run / "sb3"), verbose=0)
+    model.learn(total_timesteps=preset.sb3_timesteps, progress_bar=False)
+    with atomic_directory(run / "sb3" / "policy") as tmp:  # weights only: SB3's own zip would be unpickled to load
+        save_file({k: v.contiguous() for k, v in model.policy.state_dict().items()}, str(tmp / "model.safetensors"))
+    update_metrics(run, "sb3", {"timesteps": model.num_timesteps, "reward_model": args.reward})
+    log(args, f"sb3: {model.num_timesteps} timesteps of PPO, weights in {run / 'sb3' / 'policy'}")
+    return 0
+
+
+def pipeline_stages(args: argparse.Namespace) -> list[tuple[str, list[str], Path]]:
+    """``(label, argv, output)`` of each stage, in order; a stage whose output exists is skipped."""
+    run, preset = args.run, preset_of(args)
+    common = ["--run", str(run), "--device", args.device, "--seed", str(args.seed)] + (["--quiet"] if args.quiet else [])
+    data = ["--data-dir", str(args.data_dir)] if args.data_dir else []
+    sizes = ["--preset", args.preset]
+    stages = []
+    if preset.train_reward_models:
+        stages += [
+            ("classifier", ["classifier", *data, *common], run / "classifier"),
+            ("label", ["label", *data, *common], run / "labels.jsonl"),
+            ("predictor", ["predictor", *data, *common], run / "predictor"),
+        ]
+    stages += [
+        ("mle seq2seq", ["mle", "--model", "seq2seq", *sizes, *data, *common], run / "seq2seq" / "policy"),
+        ("mle multiseq", ["mle", "--model", "multiseq", *sizes, *data, *common], run / "multiseq" / "policy"),
+        ("rl current", ["rl", "--reward", "current", *sizes, *data, *common], run / "rl_current" / "policy"),
+        ("rl lookahead", ["rl", "--reward", "lookahead", *sizes, *data, *common], run / "rl_lookahead" / "policy"),
+        ("evaluate", ["evaluate", *sizes, *data, *common], run / "results.md"),
+    ]
+    return stages
+
+
+def run_pipeline(args: argparse.Namespace) -> int:
+    """Every stage in order: reward models (paper preset), MLE, RL Current, RL Look-ahead, evaluation."""
+    open_run(args)
+    parser = build_parser()
+    for label, argv, output in pipeline_stages(args):
+        if output.exists():
+            log(args, f"pipeline: {label} done already ({output}), skipped")
+            continue
+        log(args, f"pipeline: {label}")
+        stage_args = parser.parse_args(argv)
+        if args.resume and "resume" in vars(stage_args):
+            stage_args.resume = (stage_args.run / output.parent.name / "checkpoint.pt").is_file()
+        code = stage_args.run_stage(stage_args)
+        if code:
+            return code
+    log(args, f"pipeline: done. Results in {args.run / 'results.md'}; curves: tensorboard --logdir {args.run}")
+    return 0
+
+
+# -- command line ---------------------------------------------------------------------------------------
+
+
+def add_common(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("--data-dir", type=Path, default=None,
+                        help="folder holding the real corpora (see README); default: the built-in chit-chat corpus")
     parser.add_argument("--run", type=Path, default=Path("runs/default"), help="the run folder (default: runs/default)")
     parser.add_argument("--device", default="auto", help="auto, cpu, cuda or cuda:N (default: auto)")
-    parser.add_argument("--quiet", action="store_true", help="no progress bars")
+    parser.add_argument("--seed", type=int, default=0, help="makes a run reproducible on the same device (default: 0)")
+    parser.add_argument("--quiet", action="store_true", help="plain logs, no progress bars")
+
+
+def add_preset(parser: argparse.ArgumentParser, resume: bool = True) -> None:
+    parser.add_argument("--preset", choices=sorted(PRESETS), default="small", help="experiment sizes (default: small)")
+    parser.add_argument("--mle-steps", type=int, default=None, help="override the preset's MLE steps")
+    parser.add_argument("--rl-updates", type=int, default=None, help="override the preset's REINFORCE updates")
+    parser.add_argument("--batch-size", type=int, default=None, help="override the preset's MLE batch size")
+    parser.add_argument("--rl-envs", type=int, default=None, help="override the preset's environments per update")
+    parser.add_argument("--checkpoint-every", type=int, default=None, help="override the preset's checkpoint interval")
+    parser.add_argument("--eval-examples", type=int, default=None, help="override the preset's held-out contexts")
+    if resume:
+        parser.add_argument("--resume", action="store_true", help="continue from the stage's last checkpoint")
 
 
 def add_fine_tune(parser: argparse.ArgumentParser, lr: float) -> None:
@@ -125,46 +419,53 @@ def add_fine_tune(parser: argparse.ArgumentParser, lr: float) -> None:
     parser.add_argument("--batch-size", type=int, default=32)
     parser.add_argument("--max-length", type=int, default=128, help="tokens per input (default: 128)")
     parser.add_argument("--eval-every", type=int, default=1000, help="steps between evaluations (default: 1000)")
-    parser.add_argument("--seed", type=int, default=0)
 
 
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     stages = parser.add_subparsers(dest="stage", metavar="STAGE")
 
-    data = stages.add_parser("data", help="corpus statistics as JSON", description=run_data.__doc__)
-    add_common(data)
-    data.set_defaults(run_stage=run_data)
+    def stage(name: str, function, help: str) -> argparse.ArgumentParser:
+        sub = stages.add_parser(name, help=help, description=function.__doc__)
+        add_common(sub)
+        sub.set_defaults(run_stage=function)
+        return sub
 
-    classifier = stages.add_parser("classifier", help="train the sentiment classifier", description=run_classifier.__doc__)
-    add_common(classifier)
-    add_fine_tune(classifier, lr=5e-5)
-    classifier.set_defaults(run_stage=run_classifier)
-
-    label = stages.add_parser("label", help="label the user turns", description=run_label.__doc__)
-    add_common(label)
-    label.add_argument(
+    stage("data", run_data, "corpus statistics as JSON")
+    add_fine_tune(stage("classifier", run_classifier, "train the sentiment classifier"), lr=5e-5)
+    stage("label", run_label, "label the user turns").add_argument(
         "--classifier", default=None,
-        help="a reward model name or folder (default: vader on the built-in corpus, current with --data-dir)",
-    )
-    label.set_defaults(run_stage=run_label)
-
-    predictor = stages.add_parser("predictor", help="train the look-ahead predictor", description=run_predictor.__doc__)
-    add_common(predictor)
+        help="reward model name or folder (default: vader on the built-in corpus, else <run>/classifier or current)")
+    predictor = stage("predictor", run_predictor, "train the look-ahead predictor")
     add_fine_tune(predictor, lr=5e-5)
     predictor.add_argument("--labels", type=Path, default=None, help="labels file (default: <run>/labels.jsonl)")
-    predictor.set_defaults(run_stage=run_predictor)
+    mle = stage("mle", run_mle, "MLE pretraining of a policy")
+    mle.add_argument("--model", choices=("seq2seq", "multiseq"), default="seq2seq")
+    add_preset(mle)
+    rl = stage("rl", run_rl, "REINFORCE from the Seq2Seq policy")
+    rl.add_argument("--reward", default="lookahead", help="current, lookahead, or any registered name or model folder")
+    add_preset(rl)
+    add_preset(stage("evaluate", run_evaluate, "evaluate every trained system"), resume=False)
+    chat = stage("chat", run_chat, "talk to a trained policy")
+    chat.add_argument("--model", default="rl_lookahead", help="which policy of the run (default: rl_lookahead)")
+    add_preset(chat, resume=False)
+    sb3 = stage("sb3", run_sb3, "stable-baselines3 PPO in HappyBot-v0")
+    sb3.add_argument("--reward", default="lookahead")
+    add_preset(sb3, resume=False)
+    add_preset(stage("pipeline", run_pipeline, "every stage in order (the default)"))
     return parser
 
 
 def main(argv: list[str] | None = None) -> int:
     parser = build_parser()
     args = parser.parse_args(argv)
-    if args.stage is None:  # the pipeline, which for now is the data stage on the default corpus
-        args = parser.parse_args(["data"])
+    if args.stage is None:
+        args = parser.parse_args(["pipeline"])
+    from agents.checkpoint import CheckpointError
+
     try:
         return args.run_stage(args)
-    except (CorpusFormatError, FileNotFoundError, ValueError) as e:
+    except (CorpusFormatError, CheckpointError, FileNotFoundError, ValueError, FloatingPointError) as e:
         print(f"error: {e}", file=sys.stderr)
         return 2
 

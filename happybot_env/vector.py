@@ -103,6 +103,15 @@ class HappyBotVectorEnv(VectorEnv):
         self._ended = terminated | truncated
         return self._observation(), rewards, terminated, truncated, {}
 
+    def sampling_state(self) -> dict[str, torch.Tensor]:
+        """Which contexts the next episodes will draw: save it with a checkpoint to resume exactly."""
+        return {"key": self.batch.key.cpu(), "counter": self.batch.counter.cpu()}
+
+    def load_sampling_state(self, state: dict[str, torch.Tensor]) -> None:
+        self.batch.key.copy_(state["key"])
+        self.batch.counter.copy_(state["counter"])
+        self._started = True
+
     @property
     def max_response_tokens(self) -> int:
         return self.batch.max_response_tokens

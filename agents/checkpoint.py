@@ -1,0 +1,71 @@
+"""Training checkpoints that survive a kill and resume exactly.
+
+A checkpoint holds the model, the optimizer, the step, the RNG states and whatever else a stage
+passes (the baseline, the scheduler), as tensors and plain values: it is written with
+``torch.save`` and read with ``torch.load(weights_only=True)``, which cannot run code. It is
+written to a temporary file in the same folder, flushed to disk and renamed over the previous
+one, so a SIGKILL or a full disk at any moment leaves the previous checkpoint whole.
+"""
+
+from __future__ import annotations
+
+import os
+import random
+from pathlib import Path
+from typing import Any
+
+import torch
+
+FORMAT = "happybot-checkpoint-1"
+
+
+class CheckpointError(RuntimeError):
+    """A checkpoint that cannot be resumed from: the message says which file and why."""
+
+
+def rng_state() -> dict[str, Any]:
+    state = {"torch": torch.get_rng_state(), "python": list(random.getstate()[1])}
+    if torch.cuda.is_available():
+        state["cuda"] = torch.cuda.get_rng_state_all()
+    return state
+
+
+def set_rng_state(state: dict[str, Any]) -> None:
+    torch.set_rng_state(state["torch"])
+    random.setstate((3, tuple(state["python"]), None))
+    if "cuda" in state and torch.cuda.is_available():
+        torch.cuda.set_rng_state_all(state["cuda"])
+
+
+def save_checkpoint(path: str | Path, step: int, config: dict, **state: Any) -> None:
+    """Atomically replace ``path`` with the training state at ``step``."""
+    path = Path(path)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    tmp = path.with_name(f".{path.name}.tmp")
+    payload = {"format": FORMAT, "step": step, "config": config, "rng": rng_state(), **state}
+    try:
+        with open(tmp, "wb") as f:
+            torch.save(payload, f)
+            f.flush()
+            os.fsync(f.fileno())
+        os.replace(tmp, path)
+    finally:
+        tmp.unlink(missing_ok=True)
+
+
+def load_checkpoint(path: str | Path, config: dict) -> dict[str, Any]:
+    """Read a checkpoint written by ``save_checkpoint`` for a run with the same ``config``."""
+    path = Path(path)
+    try:
+        payload = torch.load(path, map_location="cpu", weights_only=True)
+    except FileNotFoundError:
+        raise CheckpointError(f"{path}: no checkpoint to resume from") from None
+    except Exception as e:  # a truncated or foreign file: torch raises many kinds
+        raise CheckpointError(f"{path} is corrupted or not a HappyBot checkpoint ({type(e).__name__}: {e})") from None
+    if not isinstance(payload, dict) or payload.get("format") != FORMAT:
+        found = payload.get("format") if isinstance(payload, dict) else type(payload).__name__
+        raise CheckpointError(f"{path} has format {found!r}, this HappyBot reads {FORMAT!r}")
+    if payload["config"] != config:
+        changed = sorted(k for k in set(config) | set(payload["config"]) if config.get(k) != payload["config"].get(k))
+        raise CheckpointError(f"{path} was written with other settings ({', '.join(changed)}); resume with the same ones")
+    return payload

@@ -1,0 +1,126 @@
+"""Evaluation of the four systems of the paper's Table 2 on held-out contexts.
+
+Each system answers every context greedily. The figures: BLEU (sacrebleu, lowercased, against
+the gold responses), distinct-1 and distinct-2 (distinct n-grams over all n-grams of all
+responses), average length in words, the share of responses that are exact repeats of another
+(``repeated_responses``) and the most frequent responses, which together expose a policy that
+games its reward with one generic phrase, and the mean ``current``, ``lookahead`` and VADER scores.
+"""
+
+from __future__ import annotations
+
+import json
+from collections import Counter
+from pathlib import Path
+
+import sacrebleu
+import torch
+
+import reward_models
+from happybot_env.tokenizer import load_tokenizer
+
+from .policy_data import PolicyData
+from .seq2seq import Seq2SeqPolicy
+
+SYSTEMS = {"seq2seq": "Seq2Seq", "multiseq": "MultiSeq", "rl_current": "RL Current", "rl_lookahead": "RL Look-ahead"}
+
+
+def respond(policy: Seq2SeqPolicy, context: torch.Tensor, max_tokens: int, batch_size: int = 256) -> list[str]:
+    """Greedy responses, decoded to text."""
+    device = next(policy.parameters()).device
+    policy.eval()
+    tokens = []
+    with torch.no_grad():
+        for start in range(0, len(context), batch_size):
+            tokens.append(policy.generate(context[start : start + batch_size].to(device), max_tokens, greedy=True).tokens.cpu())
+    return load_tokenizer().batch_decode(torch.cat(tokens), skip_special_tokens=True) if tokens else []
+
+
+def distinct(responses: list[str], n: int) -> float:
+    ngrams = [tuple(words[i : i + n]) for words in (r.split() for r in responses) for i in range(len(words) - n + 1)]
+    return len(set(ngrams)) / len(ngrams) if ngrams else 0.0
+
+
+def text_metrics(responses: list[str], references: list[str]) -> dict:
+    counts = Counter(responses)
+    return {
+        "bleu": round(sacrebleu.corpus_bleu(responses, [references], lowercase=True).score, 2),
+        "distinct_1": round(distinct(responses, 1), 4),
+        "distinct_2": round(distinct(responses, 2), 4),
+        "average_length": round(sum(len(r.split()) for r in responses) / max(len(responses), 1), 2),
+        "repeated_responses": round(1 - len(counts) / max(len(responses), 1), 4),
+        "most_frequent": [[text, n] for text, n in counts.most_common(3)],
+    }
+
+
+def reward_metrics(users: list[str], responses: list[str], scorers: dict[str, reward_models.RewardModel]) -> dict:
+    return {f"mean_{name}": round(float(model(users, responses).mean()), 4) for name, model in scorers.items()}
+
+
+def evaluate(run: Path, data: PolicyData, max_tokens: int, scorers: dict[str, reward_models.RewardModel], device: torch.device) -> dict:
+    """Metrics and responses of every system found in ``run``, and of the gold responses."""
+    references = [r.lower() for r in data.responses]
+    results = {"examples": len(data), "systems": {}, "responses": {"gold": data.responses}, "users": data.users}
+    gold = {**text_metrics(references, references), **reward_metrics(data.users, data.responses, scorers)}
+    results["systems"]["Gold"] = gold
+    for folder, name in SYSTEMS.items():
+        if not (run / folder / "policy").is_dir():
+            continue
+        policy = Seq2SeqPolicy.load(run / folder / "policy").to(device)
+        responses = respond(policy, data.context, max_tokens)
+        results["responses"][name] = responses
+        results["systems"][name] = {**text_metrics(responses, references), **reward_metrics(data.users, responses, scorers)}
+    return results
+
+
+COLUMNS = (
+    ("bleu", "BLEU"), ("distinct_1", "dist-1"), ("distinct_2", "dist-2"), ("average_length", "avg len"),
+    ("repeated_responses", "repeated"), ("mean_current", "current"), ("mean_lookahead", "lookahead"), ("mean_vader", "VADER"),
+)
+
+
+def write_report(results: dict, run: Path, reward_history: dict[str, list], samples: int = 5) -> None:
+    """``results.json``, ``results.md`` (Table 2, Table 3-style samples) and ``rewards.png``."""
+    (run / "results.json").write_text(json.dumps(results, indent=2) + "\n")
+    lines = [f"# HappyBot results ({results['examples']} held-out contexts)", "", "## Automatic metrics (Table 2)", ""]
+    lines.append("| system | " + " | ".join(title for _, title in COLUMNS) + " |")
+    lines.append("|---" * (len(COLUMNS) + 1) + "|")
+    for name, metrics in results["systems"].items():
+        lines.append(f"| {name} | " + " | ".join(str(metrics.get(key, "")) for key, _ in COLUMNS) + " |")
+    lines += ["", "Most frequent responses:", ""]
+    for name, metrics in results["systems"].items():
+        if name != "Gold":
+            frequent = "; ".join(f"\"{text}\" ({n})" for text, n in metrics["most_frequent"])
+            lines.append(f"- {name}: {frequent}")
+    lines += ["", "## Sample responses (Table 3)", ""]
+    systems = [s for s in results["responses"] if s != "gold"] + ["gold"]
+    for i in range(min(samples, results["examples"])):
+        lines.append(f"**User:** {results['users'][i]}")
+        lines.append("")
+        for system in systems:
+            lines.append(f"- {'Gold' if system == 'gold' else system}: {results['responses'][system][i]}")
+        lines.append("")
+    lines.append("Reward curves of the RL systems: `rewards.png`.")
+    (run / "results.md").write_text("\n".join(lines) + "\n")
+    plot_rewards(reward_history, run / "rewards.png")
+
+
+def plot_rewards(history: dict[str, list], path: Path) -> None:
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    figure, axes = plt.subplots(figsize=(6, 4))
+    for name, points in history.items():
+        if points:
+            steps, rewards = zip(*points)
+            axes.plot(steps, rewards, label=name)
+    axes.set_xlabel("update")
+    axes.set_ylabel("mean reward of the batch")
+    axes.set_title("REINFORCE reward curves")
+    if history:
+        axes.legend()
+    figure.tight_layout()
+    figure.savefig(path, dpi=100)
+    plt.close(figure)

@@ -1,0 +1,171 @@
+"""The two policy-training loops of ``train.py``: MLE pretraining and REINFORCE.
+
+Both log namespaced TensorBoard scalars, checkpoint atomically every ``checkpoint_every`` steps,
+resume exactly (model, optimizer, RNG and step; the batches of step k depend only on the seed
+and k), and stop on a non-finite loss before touching the weights, so the last checkpoint is the
+last good state.
+"""
+
+from __future__ import annotations
+
+import time
+from dataclasses import asdict, dataclass
+from pathlib import Path
+
+import torch
+import torch.nn.functional as F
+from torch.utils.tensorboard import SummaryWriter
+from tqdm.auto import tqdm
+
+from .checkpoint import CheckpointError, load_checkpoint, save_checkpoint, set_rng_state
+from .policy_data import IGNORE, PolicyData
+from .reinforce import ReinforceAgent
+from .seq2seq import Seq2SeqPolicy
+
+CHECKPOINT = "checkpoint.pt"
+
+
+@dataclass
+class LoopConfig:
+    steps: int = 300
+    """Optimizer steps (MLE) or updates (REINFORCE)."""
+    batch_size: int = 32
+    """Examples per MLE step (REINFORCE: the number of environments)."""
+    learning_rate: float = 1e-3
+    max_grad_norm: float = 1.0
+    checkpoint_every: int = 50
+    seed: int = 0
+
+
+def _start(folder: Path, config: dict, resume: bool, restore) -> int:
+    """The step to start from: 0, or the checkpoint's when resuming (``restore`` loads its state)."""
+    path = folder / CHECKPOINT
+    if not resume:
+        if path.exists():
+            raise CheckpointError(f"{path} exists: pass --resume to continue that run, or choose another --run")
+        return 0
+    payload = load_checkpoint(path, config)
+    restore(payload)
+    set_rng_state(payload["rng"])
+    return int(payload["step"])
+
+
+def _check_finite(loss: torch.Tensor, step: int, folder: Path) -> None:
+    if not torch.isfinite(loss):
+        raise FloatingPointError(
+            f"non-finite loss ({loss.item()}) at step {step}; the weights were not updated and "
+            f"{folder / CHECKPOINT} holds the last good state"
+        )
+
+
+def train_mle(
+    policy: Seq2SeqPolicy,
+    data: PolicyData,
+    valid: PolicyData,
+    config: LoopConfig,
+    folder: Path,
+    writer: SummaryWriter,
+    tag: str,
+    resume: bool = False,
+    quiet: bool = False,
+    emotion_weight: float = 1.0,
+) -> dict:
+    """Teacher-forced MLE (equation 6), plus the emotion loss when the policy has an emotion head."""
+    device = next(policy.parameters()).device
+    optimizer = torch.optim.Adam(policy.parameters(), lr=config.learning_rate)
+    identity = {**asdict(config), "policy": asdict(policy.config), "examples": len(data)}
+
+    def restore(payload):
+        policy.load_state_dict(payload["model"])
+        optimizer.load_state_dict(payload["optimizer"])
+
+    start = _start(folder, identity, resume, restore)
+    multiseq = policy.emotion_head is not None
+    policy.train()
+    for step in tqdm(range(start + 1, config.steps + 1), desc=tag, initial=start, total=config.steps, disable=quiet):
+        began = time.perf_counter()
+        index = torch.randint(len(data), (config.batch_size,), generator=torch.Generator().manual_seed(config.seed * 1_000_003 + step))
+        context, gold = data.context[index].to(device), data.gold[index].to(device)
+        loss = mle = policy.mle_loss(context, gold)
+        if multiseq:
+            emotion = data.emotion[index].to(device)
+            if (emotion != IGNORE).any():
+                _, _, final = policy.encode(context)
+                emotion_loss = F.cross_entropy(policy.emotion_logits(final), emotion, ignore_index=IGNORE)
+                loss = mle + emotion_weight * emotion_loss
+                writer.add_scalar(f"{tag}/emotion_loss", emotion_loss.item(), step)
+        _check_finite(loss, step, folder)
+        optimizer.zero_grad(set_to_none=True)
+        loss.backward()
+        torch.nn.utils.clip_grad_norm_(policy.parameters(), config.max_grad_norm)
+        optimizer.step()
+        writer.add_scalar(f"{tag}/mle_loss", mle.item(), step)
+        writer.add_scalar(f"{tag}/steps_per_second", 1 / (time.perf_counter() - began), step)
+        if step % config.checkpoint_every == 0 or step == config.steps:
+            save_checkpoint(folder / CHECKPOINT, step, identity, model=policy.state_dict(), optimizer=optimizer.state_dict())
+    policy.eval()
+    with torch.no_grad():
+        valid_loss = policy.mle_loss(valid.context.to(device), valid.gold.to(device)).item() if len(valid) else None
+    writer.add_scalar(f"{tag}/valid_mle_loss", valid_loss or 0.0, config.steps)
+    return {"steps": config.steps, "valid_mle_loss": valid_loss}
+
+
+def train_reinforce(
+    agent: ReinforceAgent,
+    config: LoopConfig,
+    folder: Path,
+    writer: SummaryWriter,
+    tag: str,
+    resume: bool = False,
+    quiet: bool = False,
+    sample_every: int = 10,
+) -> dict:
+    """``config.steps`` REINFORCE updates of ``agent``, logging rewards, losses, entropy and samples."""
+    envs = agent.envs
+    identity = {**asdict(config), "policy": asdict(agent.policy.config), "agent": asdict(agent.config), "envs": envs.num_envs}
+
+    def restore(payload):
+        agent.policy.load_state_dict(payload["model"])
+        agent.baseline.load_state_dict(payload["baseline"])
+        agent.optimizer.load_state_dict(payload["optimizer"])
+        envs.load_sampling_state(payload["env_sampling"])
+        history.extend(payload["history"])
+
+    history: list[list[float]] = []
+    start = _start(folder, identity, resume, restore)
+    if start == 0:
+        envs.reset(seed=config.seed)
+    for step in tqdm(range(start + 1, config.steps + 1), desc=tag, initial=start, total=config.steps, disable=quiet):
+        began = time.perf_counter()
+        stats = agent.update()
+        elapsed = time.perf_counter() - began
+        history.append([step, stats.reward])
+        for name, value in (
+            ("reward", stats.reward), ("rl_loss", stats.rl_loss), ("mle_loss", stats.mle_loss),
+            ("baseline_error", stats.baseline_loss), ("entropy", stats.entropy),
+            ("response_length", stats.response_length), ("episodes_per_second", stats.episodes / elapsed),
+        ):
+            writer.add_scalar(f"{tag}/{name}", value, step)
+        if step % sample_every == 0 or step == config.steps:
+            writer.add_text(f"{tag}/samples", _samples_markdown(agent), step)
+        if step % config.checkpoint_every == 0 or step == config.steps:
+            save_checkpoint(
+                folder / CHECKPOINT, step, identity, model=agent.policy.state_dict(), baseline=agent.baseline.state_dict(),
+                optimizer=agent.optimizer.state_dict(), env_sampling=envs.sampling_state(),
+                history=history,
+            )
+    return {"updates": config.steps, "reward_history": history, "final_reward": sum(r for _, r in history[-10:]) / max(len(history[-10:]), 1)}
+
+
+def _samples_markdown(agent: ReinforceAgent, n: int = 4) -> str:
+    """A few greedy responses of the current policy to the environments' current contexts."""
+    from happybot_env.tokenizer import load_tokenizer
+
+    tokenizer = load_tokenizer()
+    context = agent.envs.batch.context[:n]
+    with torch.no_grad():
+        decoded = agent.policy.generate(context, agent.envs.max_response_tokens, greedy=True)
+    rows = ["| context | response |", "|---|---|"]
+    for c, r in zip(tokenizer.batch_decode(context, skip_special_tokens=True), tokenizer.batch_decode(decoded.tokens, skip_special_tokens=True)):
+        rows.append(f"| {c.replace('|', '/')} | {r.replace('|', '/')} |")
+    return "\n".join(rows)

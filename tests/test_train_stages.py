@@ -1,0 +1,133 @@
+"""train.py's policy stages on the tiny preset: outputs, resume after SIGKILL, reproducibility, bad input."""
+
+import json
+import signal
+import subprocess
+import sys
+import time
+
+import pytest
+import torch
+from safetensors.torch import load_file
+
+from agents.checkpoint import CheckpointError, load_checkpoint, save_checkpoint
+
+from .conftest import FIXTURES, REPO_ROOT
+
+TINY = ["--preset", "tiny", "--data-dir", str(FIXTURES), "--device", "cpu", "--quiet"]
+
+
+def train(*args: str, **kwargs) -> subprocess.CompletedProcess:
+    return subprocess.run([sys.executable, str(REPO_ROOT / "train.py"), *args], capture_output=True, text=True, **kwargs)
+
+
+def weights(folder) -> dict[str, torch.Tensor]:
+    return load_file(str(folder / "policy" / "model.safetensors"))
+
+
+def test_mle_writes_policy_checkpoint_metrics_and_tensorboard(tmp_path):
+    result = train("mle", "--model", "multiseq", "--run", str(tmp_path), *TINY)
+    assert result.returncode == 0, result.stderr
+    assert (tmp_path / "multiseq" / "policy" / "model.safetensors").is_file()
+    assert (tmp_path / "multiseq" / "checkpoint.pt").is_file()
+    assert json.loads((tmp_path / "metrics.json").read_text())["multiseq"]["steps"] == 4
+    assert list(tmp_path.glob("events.out.tfevents.*"))
+
+
+def test_same_seed_same_run(tmp_path):
+    for name in ("a", "b"):
+        assert train("mle", "--run", str(tmp_path / name), "--seed", "3", *TINY).returncode == 0
+    a, b = weights(tmp_path / "a" / "seq2seq"), weights(tmp_path / "b" / "seq2seq")
+    assert all(torch.equal(a[k], b[k]) for k in a)
+    metrics = [json.loads((tmp_path / n / "metrics.json").read_text())["seq2seq"] for n in ("a", "b")]
+    assert metrics[0] == metrics[1]
+
+
+def test_sigkill_then_resume_finishes_as_if_never_interrupted(tmp_path):
+    long = ["--mle-steps", "60", "--checkpoint-every", "3"]
+    assert train("mle", "--run", str(tmp_path / "straight"), *TINY, *long).returncode == 0
+
+    killed = tmp_path / "killed"
+    process = subprocess.Popen([sys.executable, str(REPO_ROOT / "train.py"), "mle", "--run", str(killed), *TINY, *long],
+                               stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    checkpoint = killed / "seq2seq" / "checkpoint.pt"
+    deadline = time.time() + 120
+    while time.time() < deadline and not (checkpoint.exists() and torch.load(checkpoint, weights_only=True)["step"] >= 9):
+        time.sleep(0.05)
+    process.send_signal(signal.SIGKILL)
+    process.wait()
+    step = torch.load(checkpoint, weights_only=True)["step"]
+    assert 9 <= step < 60 and not (killed / "seq2seq" / "policy").exists()
+
+    refused = train("mle", "--run", str(killed), *TINY, *long)
+    assert refused.returncode == 2 and "pass --resume" in refused.stderr
+    resumed = train("mle", "--run", str(killed), "--resume", *TINY, *long)
+    assert resumed.returncode == 0, resumed.stderr
+    a, b = weights(tmp_path / "straight" / "seq2seq"), weights(killed / "seq2seq")
+    assert all(torch.equal(a[k], b[k]) for k in a)
+
+
+def test_corrupted_checkpoint_is_refused_and_left_alone(tmp_path):
+    checkpoint = tmp_path / "seq2seq" / "checkpoint.pt"
+    checkpoint.parent.mkdir(parents=True)
+    checkpoint.write_bytes(b"not a checkpoint")
+    result = train("mle", "--run", str(tmp_path), "--resume", *TINY)
+    assert result.returncode == 2 and "is corrupted or not a HappyBot checkpoint" in result.stderr
+    assert checkpoint.read_bytes() == b"not a checkpoint"
+
+
+def test_checkpoint_from_other_settings_or_format(tmp_path):
+    save_checkpoint(tmp_path / "c.pt", 3, {"steps": 10})
+    with pytest.raises(CheckpointError, match=r"other settings \(steps\)"):
+        load_checkpoint(tmp_path / "c.pt", {"steps": 20})
+    torch.save({"format": "something-else"}, tmp_path / "d.pt")
+    with pytest.raises(CheckpointError, match="has format 'something-else'"):
+        load_checkpoint(tmp_path / "d.pt", {})
+
+
+def test_full_disk_while_checkpointing_keeps_the_previous_checkpoint(tmp_path, monkeypatch):
+    save_checkpoint(tmp_path / "c.pt", 1, {}, model={"w": torch.ones(2)})
+
+    def disk_full(obj, f, *args, **kwargs):
+        f.write(b"half a checkpoint")
+        raise OSError(28, "No space left on device")
+
+    monkeypatch.setattr(torch, "save", disk_full)
+    with pytest.raises(OSError, match="No space left"):
+        save_checkpoint(tmp_path / "c.pt", 2, {}, model={"w": torch.zeros(2)})
+    monkeypatch.undo()
+    payload = load_checkpoint(tmp_path / "c.pt", {})
+    assert payload["step"] == 1 and torch.equal(payload["model"]["w"], torch.ones(2))
+    assert [p.name for p in tmp_path.iterdir()] == ["c.pt"]
+
+
+def test_run_folder_of_another_version_is_refused(tmp_path):
+    (tmp_path / "run.json").write_text('{"version": "0.0.1"}')
+    result = train("mle", "--run", str(tmp_path), *TINY)
+    assert result.returncode == 2 and "run format 0.0.1" in result.stderr
+
+
+def test_rl_needs_the_mle_policy(tmp_path):
+    result = train("rl", "--reward", "vader", "--run", str(tmp_path), *TINY)
+    assert result.returncode == 2 and "run `train.py mle --model seq2seq` first" in result.stderr
+
+
+def test_rl_with_any_registered_reward_and_resume(tmp_path):
+    assert train("mle", "--run", str(tmp_path), *TINY).returncode == 0
+    result = train("rl", "--reward", "vader", "--run", str(tmp_path), "--rl-updates", "4", *TINY)
+    assert result.returncode == 0, result.stderr
+    history = json.loads((tmp_path / "metrics.json").read_text())["rl_vader"]["reward_history"]
+    assert [step for step, _ in history] == [1, 2, 3, 4] and all(0 <= r <= 1 for _, r in history)
+    again = train("rl", "--reward", "vader", "--run", str(tmp_path), "--rl-updates", "6", "--resume", *TINY)
+    assert again.returncode == 2 and "other settings" in again.stderr  # a longer run is another run
+
+
+@pytest.mark.parametrize("argv", [["dance"], ["mle", "--model", "gpt"], ["mle", "--stepz", "3"]])
+def test_unknown_stage_or_flag(argv):
+    assert train(*argv).returncode == 2
+
+
+def test_every_stage_has_help():
+    for stage in ("data", "classifier", "label", "predictor", "mle", "rl", "evaluate", "chat", "sb3", "pipeline"):
+        result = train(stage, "--help")
+        assert result.returncode == 0 and "usage:" in result.stdout, stage
