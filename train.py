@@ -233,7 +233,7 @@ def run_mle(args: argparse.Namespace) -> int:
     torch.manual_seed(args.seed)
     data = load_policy_data(corpus_of(args), "train", preset.max_context_tokens, preset.max_response_tokens)
     valid = load_policy_data(corpus_of(args), "validation", preset.max_context_tokens, preset.max_response_tokens)
-    valid = type(valid)(*(x[: preset.eval_examples] for x in (valid.context, valid.gold, valid.emotion, valid.users, valid.responses)))
+    valid = valid.head(preset.eval_examples)
     config = Seq2SeqConfig(hidden_size=preset.hidden_size, num_emotions=len(EMOTION_CLASSES) if args.model == "multiseq" else 0)
     policy = Seq2SeqPolicy.pretrained(config).to(device)
     loop = LoopConfig(preset.mle_steps, preset.batch_size, preset.mle_learning_rate, checkpoint_every=preset.checkpoint_every, seed=args.seed)
@@ -282,7 +282,7 @@ def run_evaluate(args: argparse.Namespace) -> int:
 
     run, preset, device = open_run(args), preset_of(args), device_of(args)
     data = load_policy_data(corpus_of(args), "validation", preset.max_context_tokens, preset.max_response_tokens)
-    data = type(data)(*(x[: preset.eval_examples] for x in (data.context, data.gold, data.emotion, data.users, data.responses)))
+    data = data.head(preset.eval_examples)
     scorers = {name: reward_models.make(reward_spec(name, run, preset)) for name in RL_REWARDS} | {"vader": reward_models.make("vader")}
     results = evaluate(run, data, preset.max_response_tokens, scorers, device)
     if len(results["systems"]) == 1:

@@ -42,6 +42,10 @@ class PolicyData:
     def __len__(self) -> int:
         return len(self.context)
 
+    def head(self, n: int) -> PolicyData:
+        """The first ``n`` examples."""
+        return PolicyData(self.context[:n], self.gold[:n], self.emotion[:n], self.users[:n], self.responses[:n])
+
 
 def _emotion_label(emotion: str | None, user: str, analyzer: SentimentIntensityAnalyzer | None) -> int:
     if emotion in ED_EMOTION_SENTIMENT:

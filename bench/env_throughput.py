@@ -1,8 +1,11 @@
 """Environment speed: token-steps per second of HappyBotVectorEnv against SyncVectorEnv.
 
-    python bench/env_throughput.py [--num-envs 64] [--steps 200] [--reward-model lookahead] [--device auto]
+    python bench/env_throughput.py [--num-envs 64] [--steps 200] [--reward-model lookahead vader length] [--device auto]
 
-Prints one JSON object. Both run the same reward model on the same corpus with the same random
+Prints one JSON object per reward model. ``length`` is a reward of this script (the response's
+share of ``max_response_tokens``, computed on token ids) whose cost is nil: with it the ratio
+measures the environments alone; with the BERT models it includes their scoring, which dominates
+on a CPU. Both run the same reward model on the same corpus with the same random
 actions (word ids, ``[SEP]`` with probability 0.05, so episodes end at different steps) in the same
 process. ``SyncVectorEnv`` steps ``num_envs`` single ``HappyBotEnv`` (numpy, CPU, one reward call
 per finished episode); the native vector env steps them all as tensors on ``--device`` and scores
@@ -21,8 +24,22 @@ import torch
 
 import reward_models
 from happybot_env.env import HappyBotEnv
+from reward_models import RewardModel
 from happybot_env.tokenizer import load_tokenizer
 from happybot_env.vector import HappyBotVectorEnv
+
+
+class LengthReward(RewardModel):
+    """Response length over 20 tokens, from token ids: a reward that costs next to nothing."""
+
+    name = "length"
+    accepts_token_ids = True
+
+    def score(self, users, responses):
+        return torch.tensor([min(len(r.split()) / 20, 1.0) for r in responses])
+
+    def score_token_ids(self, user_ids, response_ids):
+        return ((response_ids != 0).sum(1).float() / 20).clamp(max=1)
 
 
 def actions(generator: torch.Generator, steps: int, num_envs: int, sep: int) -> torch.Tensor:
@@ -41,37 +58,39 @@ def token_steps_per_second(envs, plan: torch.Tensor, to_env) -> float:
     return (len(plan) - 1) * plan.shape[1] / (time.perf_counter() - start)
 
 
-def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    parser.add_argument("--num-envs", type=int, default=64)
-    parser.add_argument("--steps", type=int, default=200, help="vector steps to time (default: 200)")
-    parser.add_argument("--sync-steps", type=int, default=None, help="steps for SyncVectorEnv (default: --steps)")
-    parser.add_argument("--reward-model", default="lookahead")
-    parser.add_argument("--corpus", default="default")
-    parser.add_argument("--device", default="auto", help="device of the native vector env (default: auto)")
-    args = parser.parse_args()
-
-    sep = load_tokenizer().sep_token_id
-    plan = actions(torch.Generator().manual_seed(0), args.steps + 1, args.num_envs, sep)
-    reward_model = reward_models.make(args.reward_model)
+def measure(reward_name: str, args: argparse.Namespace, plan: torch.Tensor) -> dict:
+    reward_model = LengthReward() if reward_name == "length" else reward_models.make(reward_name)
     native = HappyBotVectorEnv(args.num_envs, reward_model=reward_model, corpus=args.corpus, device=args.device)
     native_rate = token_steps_per_second(native, plan, lambda a: a.to(native.device))
-
     sync = gym.vector.SyncVectorEnv([lambda: HappyBotEnv(reward_model=reward_model, corpus=args.corpus)] * args.num_envs)
-    sync_plan = plan[: (args.sync_steps or args.steps) + 1]
-    sync_rate = token_steps_per_second(sync, sync_plan, lambda a: a.numpy())
-
+    sync_rate = token_steps_per_second(sync, plan[: (args.sync_steps or args.steps) + 1], lambda a: a.numpy())
     device = native.device
-    print(json.dumps({
+    return {
         "benchmark": "env_throughput",
-        "reward_model": args.reward_model,
+        "reward_model": reward_name,
         "num_envs": args.num_envs,
         "native_device": torch.cuda.get_device_name(device) if device.type == "cuda" else "cpu",
         "cpu_threads": torch.get_num_threads(),
         "native_token_steps_per_s": round(native_rate, 1),
         "sync_vector_env_token_steps_per_s": round(sync_rate, 1),
         "native_over_sync": round(native_rate / sync_rate, 2),
-    }, indent=2))
+    }
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--num-envs", type=int, default=64)
+    parser.add_argument("--steps", type=int, default=200, help="vector steps to time (default: 200)")
+    parser.add_argument("--sync-steps", type=int, default=None, help="steps for SyncVectorEnv (default: --steps)")
+    parser.add_argument("--reward-model", nargs="+", default=["lookahead", "vader", "length"])
+    parser.add_argument("--corpus", default="default")
+    parser.add_argument("--device", default="auto", help="device of the native vector env (default: auto)")
+    args = parser.parse_args()
+
+    sep = load_tokenizer().sep_token_id
+    plan = actions(torch.Generator().manual_seed(0), args.steps + 1, args.num_envs, sep)
+    for reward_name in args.reward_model:
+        print(json.dumps(measure(reward_name, args, plan)), flush=True)
 
 
 if __name__ == "__main__":

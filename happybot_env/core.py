@@ -42,19 +42,22 @@ class EpisodeBatch:
         self.gold = torch.zeros((n, max_response_tokens), dtype=torch.long, device=device)
         self.length = torch.zeros(n, dtype=torch.long, device=device)
         self.user_texts: dict[int, str] = {}  # user turns given through reset options, by env
-        self._rows = torch.arange(n, device=device)
 
     def start(self, mask: torch.Tensor) -> None:
-        """Begin a new episode in every env where ``mask`` is true, drawing its context from the bank."""
-        index = episode_index(self.key[mask], self.counter[mask], len(self.bank))
-        self.counter[mask] += 1
-        self.index[mask] = index
-        self.context[mask] = self.bank.context_ids[index]
-        self.truncated_context[mask] = self.bank.context_truncated[index]
-        self.user[mask] = self.bank.user_ids[index]
-        self.gold[mask] = self.bank.gold_ids[index, : self.max_response_tokens]
-        self.response[mask] = self.pad_id
-        self.length[mask] = 0
+        """Begin a new episode in every env where ``mask`` is true, drawing its context from the bank.
+
+        Whole-batch ``torch.where`` updates rather than boolean indexing: no host synchronisation.
+        """
+        drawn = episode_index(self.key, self.counter, len(self.bank))
+        self.index = torch.where(mask, drawn, self.index)
+        self.counter += mask.long()
+        rows = mask.unsqueeze(1)
+        self.context = torch.where(rows, self.bank.context_ids[self.index], self.context)
+        self.truncated_context = torch.where(mask, self.bank.context_truncated[self.index], self.truncated_context)
+        self.user = torch.where(rows, self.bank.user_ids[self.index], self.user)
+        self.gold = torch.where(rows, self.bank.gold_ids[self.index, : self.max_response_tokens], self.gold)
+        self.response = torch.where(rows, self.pad_id, self.response)
+        self.length = torch.where(mask, 0, self.length)
         if self.user_texts:
             for env in mask.nonzero().flatten().tolist():
                 self.user_texts.pop(env, None)
@@ -82,8 +85,9 @@ class EpisodeBatch:
         An episode terminates when the agent emits ``[SEP]`` and is truncated when the response
         reaches ``max_response_tokens``; every episode that ends on this step is scored in one call.
         """
-        slot = self.length.clamp(max=self.max_response_tokens - 1)
-        self.response[self._rows, slot] = torch.where(active, actions, self.response[self._rows, slot])
+        slot = self.length.clamp(max=self.max_response_tokens - 1).unsqueeze(1)
+        written = torch.where(active, actions, self.response.gather(1, slot).squeeze(1))
+        self.response.scatter_(1, slot, written.unsqueeze(1))
         self.length += active.long()
         terminated = active & (actions == self.sep_id)
         truncated = active & ~terminated & (self.length >= self.max_response_tokens)

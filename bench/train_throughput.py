@@ -1,0 +1,82 @@
+"""Training speed: REINFORCE episodes per second against stable-baselines3 PPO, same env and reward.
+
+    python bench/train_throughput.py [--batch-size 4096] [--updates 5] [--reward-model lookahead]
+
+Prints one JSON object. A REINFORCE update is the whole step of the paper: sample up to
+``max_response_tokens`` tokens for every env, score each response with the reward model inside
+``HappyBotVectorEnv``, baseline, teacher-forced MLE on the gold responses, backward, one optimizer
+step. PPO trains its ``MultiInputPolicy`` (``agents.sb3``) in ``HappyBot-v0`` on the same corpus
+and reward model for ``--ppo-steps`` environment steps; its episodes are counted by a Monitor.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import time
+
+import gymnasium as gym
+import torch
+from stable_baselines3 import PPO
+from stable_baselines3.common.monitor import Monitor
+
+import reward_models
+from agents import ReinforceAgent, Seq2SeqPolicy
+from agents.sb3 import HAPPYBOT_POLICY_KWARGS
+from happybot_env.env import HappyBotEnv
+from happybot_env.vector import HappyBotVectorEnv
+
+
+def synchronize(device: torch.device) -> None:
+    if device.type == "cuda":
+        torch.cuda.synchronize(device)
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--batch-size", type=int, default=None, help="envs per update (default: 4096 on a GPU, 64 on the CPU)")
+    parser.add_argument("--updates", type=int, default=5, help="timed REINFORCE updates (after one warm-up)")
+    parser.add_argument("--ppo-steps", type=int, default=512, help="environment steps of PPO to time")
+    parser.add_argument("--reward-model", default="lookahead")
+    parser.add_argument("--corpus", default="default")
+    parser.add_argument("--max-response-tokens", type=int, default=20)
+    parser.add_argument("--device", default="auto")
+    args = parser.parse_args()
+
+    reward_model = reward_models.make(args.reward_model)
+    device = torch.device("cuda" if torch.cuda.is_available() else "cpu") if args.device == "auto" else torch.device(args.device)
+    batch_size = args.batch_size or (4096 if device.type == "cuda" else 64)
+    envs = HappyBotVectorEnv(
+        batch_size, reward_model=reward_model, corpus=args.corpus, max_response_tokens=args.max_response_tokens, device=device
+    )
+    agent = ReinforceAgent(Seq2SeqPolicy.pretrained(), envs)
+    agent.update()  # warm-up
+    synchronize(device)
+    start = time.perf_counter()
+    for _ in range(args.updates):
+        agent.update()
+    synchronize(device)
+    reinforce_rate = args.updates * batch_size / (time.perf_counter() - start)
+
+    env = Monitor(HappyBotEnv(reward_model=reward_model, corpus=args.corpus, max_response_tokens=args.max_response_tokens))
+    ppo = PPO("MultiInputPolicy", env, policy_kwargs=HAPPYBOT_POLICY_KWARGS, n_steps=min(args.ppo_steps, 2048), batch_size=64, device=device, seed=0)
+    start = time.perf_counter()
+    ppo.learn(total_timesteps=args.ppo_steps)
+    ppo_seconds = time.perf_counter() - start
+    ppo_rate = len(env.get_episode_rewards()) / ppo_seconds
+
+    print(json.dumps({
+        "benchmark": "train_throughput",
+        "device": torch.cuda.get_device_name(device) if device.type == "cuda" else f"cpu ({torch.get_num_threads()} threads)",
+        "reward_model": args.reward_model,
+        "batch_size": batch_size,
+        "max_response_tokens": args.max_response_tokens,
+        "reinforce_episodes_per_s": round(reinforce_rate, 1),
+        "ppo_episodes_per_s": round(ppo_rate, 2),
+        "ppo_timesteps": ppo.num_timesteps,
+        "reinforce_over_ppo": round(reinforce_rate / ppo_rate, 1) if ppo_rate else None,
+    }, indent=2))
+
+
+if __name__ == "__main__":
+    main()
