@@ -131,6 +131,7 @@ class SequenceClassifierReward(RewardModel):
         has_tokenizer = (folder / "tokenizer_config.json").is_file()
         tokenizer = AutoTokenizer.from_pretrained(folder, local_files_only=True) if has_tokenizer else load_tokenizer()
         kwargs.setdefault("name", metadata.get("name", str(folder)))
+        kwargs.setdefault("max_length", metadata.get("config", {}).get("max_length", 128))  # as it was trained
         return cls(
             model,
             tokenizer,
