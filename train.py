@@ -139,7 +139,7 @@ def reward_spec(name: str, run: Path, preset: Preset) -> str | Path:
 
 
 def log(args: argparse.Namespace, message: str) -> None:
-    print(message, file=sys.stderr if not args.quiet else sys.stdout, flush=True)
+    print(message, flush=True)
 
 
 # -- data and reward-model stages -----------------------------------------------------------------

