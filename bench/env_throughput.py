@@ -19,7 +19,6 @@ import json
 import time
 
 import gymnasium as gym
-import numpy as np
 import torch
 
 import reward_models

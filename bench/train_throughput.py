@@ -15,7 +15,6 @@ import argparse
 import json
 import time
 
-import gymnasium as gym
 import torch
 from stable_baselines3 import PPO
 from stable_baselines3.common.monitor import Monitor

@@ -57,7 +57,7 @@ def dialogues_from_rows(rows: Iterable[Row], source: str, unit: str = "line") ->
         current.clear()
 
     for row in rows:
-        def fail(message: str) -> CorpusFormatError:
+        def fail(message: str, row: Row = row) -> CorpusFormatError:
             return CorpusFormatError(source, message, row.number, unit)
 
         if not str(row.utterance_idx).isdigit():
