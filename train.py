@@ -76,16 +76,20 @@ RL_REWARDS = ("current", "lookahead")
 
 
 def open_run(args: argparse.Namespace) -> Path:
-    """The run folder, created with a ``run.json`` on first use; a folder of another version is refused."""
+    """The run folder, created with a ``run.json`` on first use; a folder of another version, or of a
+    run on other data, is refused (its finished stages would be mixed into this one)."""
     run: Path = args.run
     marker = run / "run.json"
+    data_dir = str(args.data_dir.resolve()) if args.data_dir else None
     if marker.is_file():
-        found = json.loads(marker.read_text()).get("version")
-        if found != VERSION:
-            raise ValueError(f"{run} was made by HappyBot run format {found}, this is {VERSION}: use another --run")
+        made = json.loads(marker.read_text())
+        if made.get("version") != VERSION:
+            raise ValueError(f"{run} was made by HappyBot run format {made.get('version')}, this is {VERSION}: use another --run")
+        if made.get("data_dir") != data_dir:
+            raise ValueError(f"{run} holds a run on {made.get('data_dir') or 'the built-in corpus'}: use another --run")
     else:
         run.mkdir(parents=True, exist_ok=True)
-        marker.write_text(json.dumps({"version": VERSION, "data_dir": str(args.data_dir) if args.data_dir else None}) + "\n")
+        marker.write_text(json.dumps({"version": VERSION, "data_dir": data_dir}) + "\n")
     return run
 
 
@@ -104,9 +108,14 @@ def read_metrics(run: Path) -> dict:
     return json.loads(path.read_text()) if path.is_file() else {}
 
 
+def preset_name(args: argparse.Namespace) -> str:
+    """The preset asked for; by default ``paper`` on real corpora and ``small`` on the built-in one."""
+    return getattr(args, "preset", None) or ("paper" if args.data_dir else "small")
+
+
 def preset_of(args: argparse.Namespace) -> Preset:
     overrides = {f.name: getattr(args, f.name) for f in fields(Preset) if getattr(args, f.name, None) is not None}
-    return replace(PRESETS[args.preset], **overrides)
+    return replace(PRESETS[preset_name(args)], **overrides)
 
 
 def corpus_of(args: argparse.Namespace) -> str | Path:
@@ -326,7 +335,7 @@ def run_chat(args: argparse.Namespace) -> int:
 def run_sb3(args: argparse.Namespace) -> int:
     """Train stable-baselines3 PPO in HappyBot-v0 (the features extractor of agents.sb3)."""
     import gymnasium as gym
-    from safetensors.torch import save_file
+    from safetensors.torch import save_model
     from stable_baselines3 import PPO
 
     import happybot_env  # noqa: F401 - registers HappyBot-v0
@@ -340,7 +349,7 @@ def run_sb3(args: argparse.Namespace) -> int:
                 batch_size=64, seed=args.seed, device=device_of(args), tensorboard_log=str(run / "sb3"), verbose=0)
     model.learn(total_timesteps=preset.sb3_timesteps, progress_bar=False)
     with atomic_directory(run / "sb3" / "policy") as tmp:  # weights only: SB3's own zip would be unpickled to load
-        save_file({k: v.contiguous() for k, v in model.policy.state_dict().items()}, str(tmp / "model.safetensors"))
+        save_model(model.policy, str(tmp / "model.safetensors"))  # handles the extractors' shared embedding
     update_metrics(run, "sb3", {"timesteps": model.num_timesteps, "reward_model": args.reward})
     log(args, f"sb3: {model.num_timesteps} timesteps of PPO, weights in {run / 'sb3' / 'policy'}")
     return 0
@@ -351,7 +360,7 @@ def pipeline_stages(args: argparse.Namespace) -> list[tuple[str, list[str], Path
     run, preset = args.run, preset_of(args)
     common = ["--run", str(run), "--device", args.device, "--seed", str(args.seed)] + (["--quiet"] if args.quiet else [])
     data = ["--data-dir", str(args.data_dir)] if args.data_dir else []
-    sizes = ["--preset", args.preset]
+    sizes = ["--preset", preset_name(args)]
     stages = []
     if preset.train_reward_models:
         stages += [
@@ -401,7 +410,8 @@ def add_common(parser: argparse.ArgumentParser) -> None:
 
 
 def add_preset(parser: argparse.ArgumentParser, resume: bool = True) -> None:
-    parser.add_argument("--preset", choices=sorted(PRESETS), default="small", help="experiment sizes (default: small)")
+    parser.add_argument("--preset", choices=sorted(PRESETS), default=None,
+                        help="experiment sizes (default: paper with --data-dir, small without)")
     parser.add_argument("--mle-steps", type=int, default=None, help="override the preset's MLE steps")
     parser.add_argument("--rl-updates", type=int, default=None, help="override the preset's REINFORCE updates")
     parser.add_argument("--batch-size", type=int, default=None, help="override the preset's MLE batch size")
@@ -457,10 +467,10 @@ def build_parser() -> argparse.ArgumentParser:
 
 
 def main(argv: list[str] | None = None) -> int:
-    parser = build_parser()
-    args = parser.parse_args(argv)
-    if args.stage is None:
-        args = parser.parse_args(["pipeline"])
+    argv = sys.argv[1:] if argv is None else argv
+    if not argv or (argv[0].startswith("-") and argv[0] not in ("-h", "--help")):
+        argv = ["pipeline", *argv]  # no stage named: the whole pipeline, with the flags given
+    args = build_parser().parse_args(argv)
     from agents.checkpoint import CheckpointError
 
     try:

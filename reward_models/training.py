@@ -196,11 +196,13 @@ def save(model: PreTrainedModel, folder: str | Path, metadata: dict) -> Path:
         "command": " ".join(["python", *sys.argv]),
         **metadata,
     }
-    if hasattr(model, "peft_config"):  # name the base by its package, not by this machine's path to it
-        model.peft_config["default"].base_model_name_or_path = BASE_MODEL
     with atomic_directory(folder) as tmp:
         model.save_pretrained(tmp, safe_serialization=True)
-        if not hasattr(model, "peft_config"):
+        if hasattr(model, "peft_config"):  # name the base by its package, not by this machine's path to it
+            adapter_config = json.loads((tmp / "adapter_config.json").read_text())
+            adapter_config["base_model_name_or_path"] = BASE_MODEL
+            (tmp / "adapter_config.json").write_text(json.dumps(adapter_config, indent=2) + "\n")
+        else:
             load_tokenizer().save_pretrained(tmp)
         (tmp / METADATA_FILE).write_text(json.dumps(metadata, indent=2) + "\n")
     return Path(folder)

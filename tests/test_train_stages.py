@@ -107,6 +107,18 @@ def test_run_folder_of_another_version_is_refused(tmp_path):
     assert result.returncode == 2 and "run format 0.0.1" in result.stderr
 
 
+def test_run_folder_on_other_data_is_refused(tmp_path):
+    assert train("mle", "--run", str(tmp_path), *TINY).returncode == 0
+    result = train("mle", "--run", str(tmp_path), "--preset", "tiny", "--device", "cpu")
+    assert result.returncode == 2 and "use another --run" in result.stderr
+
+
+def test_no_stage_means_the_pipeline_with_the_flags_given(tmp_path):
+    result = train("--data-dir", str(tmp_path / "missing"), "--run", str(tmp_path / "run"), "--preset", "tiny")
+    assert result.returncode == 2 and "pipeline: mle seq2seq" in result.stdout
+    assert f"data directory {tmp_path / 'missing'} does not exist" in result.stderr
+
+
 def test_rl_needs_the_mle_policy(tmp_path):
     result = train("rl", "--reward", "vader", "--run", str(tmp_path), *TINY)
     assert result.returncode == 2 and "run `train.py mle --model seq2seq` first" in result.stderr
