@@ -1,10 +1,44 @@
+import atexit
+import shutil
+import tempfile
 from pathlib import Path
 
 import pytest
 
-FIXTURES = Path(__file__).parent / "fixtures" / "data"
-# The real corpora live beside the project (../shared/data); HAPPYBOT_DATA_DIR overrides.
 REPO_ROOT = Path(__file__).resolve().parents[1]
+# Small hand-written corpora in every format, under neutral names (never copies of the real ones).
+SOURCES = Path(__file__).parent / "fixtures" / "corpora"
+# Where each goes in the layout that the original publishers' archives unpack to.
+LAYOUT = {
+    "empatheticdialogues/train.csv": "ed_train.csv",
+    "empatheticdialogues/valid.csv": "ed_valid.csv",
+    "dailydialog/train/dialogues_train.txt": "dd_train_text.txt",
+    "dailydialog/train/dialogues_emotion_train.txt": "dd_train_emotion.txt",
+    "dailydialog/train/dialogues_act_train.txt": "dd_train_act.txt",
+    "dailydialog/validation/dialogues_validation.txt": "dd_validation_text.txt",
+    "dailydialog/validation/dialogues_emotion_validation.txt": "dd_validation_emotion.txt",
+    "dailydialog/validation/dialogues_act_validation.txt": "dd_validation_act.txt",
+    "personachat/valid_self_original_no_cands.txt": "personachat_valid.txt",
+    "sst2/glue/train.tsv": "sst2_glue_train.tsv",
+    "sst2/glue/dev.tsv": "sst2_glue_dev.tsv",
+    "sst2/sentence_level/stsa.binary.train": "sst2_sentences_train.txt",
+    "sst2/sentence_level/stsa.binary.dev": "sst2_sentences_dev.txt",
+    "sst2/trees/train.txt": "sst2_trees_train.txt",
+    "sst2/trees/dev.txt": "sst2_trees_dev.txt",
+}
+
+
+def _lay_out_fixtures() -> Path:
+    root = Path(tempfile.mkdtemp(prefix="happybot-fixtures-"))
+    atexit.register(shutil.rmtree, root, ignore_errors=True)
+    for target, source in LAYOUT.items():
+        (root / target).parent.mkdir(parents=True, exist_ok=True)
+        shutil.copyfile(SOURCES / source, root / target)
+    return root
+
+
+FIXTURES = _lay_out_fixtures()
+"""A data directory holding every fixture corpus where ``train.py --data-dir`` looks for it."""
 
 
 @pytest.fixture
