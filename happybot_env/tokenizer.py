@@ -22,5 +22,9 @@ def encoder_path() -> Path:
 
 @lru_cache(maxsize=1)
 def load_tokenizer() -> PreTrainedTokenizerBase:
-    """The shared WordPiece tokenizer, loaded from disk only (never from the hub)."""
-    return AutoTokenizer.from_pretrained(encoder_path(), local_files_only=True)
+    """The shared WordPiece tokenizer, loaded from disk only (never from the hub).
+
+    It decodes with the spaces around punctuation cleaned up (``i'm``, not ``i ' m``), so that the
+    responses people read and that BLEU and the reward models score look like written text.
+    """
+    return AutoTokenizer.from_pretrained(encoder_path(), local_files_only=True, clean_up_tokenization_spaces=True)

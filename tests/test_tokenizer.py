@@ -11,6 +11,7 @@ def test_shared_wordpiece_vocabulary_loads_offline(monkeypatch):
     assert ids[0] == 101 and ids[-1] == 102
     assert tokenizer.decode(ids[1:-1]) == "i am so happy for you!"  # uncased
     assert load_tokenizer() is tokenizer  # one instance shared by every part of the product
+    assert tokenizer.decode(tokenizer("I'm fine, don't worry.", add_special_tokens=False)["input_ids"]) == "i'm fine, don't worry."
 
 
 def test_encoder_folder_holds_weights_and_vocabulary():
