@@ -123,9 +123,9 @@ def corpus_of(args: argparse.Namespace) -> str | Path:
 
 
 def device_of(args: argparse.Namespace):
-    import torch
+    from reward_models.bert import resolve_device
 
-    return torch.device("cuda" if torch.cuda.is_available() else "cpu") if args.device == "auto" else torch.device(args.device)
+    return resolve_device(args.device)
 
 
 def writer_for(run: Path, stage: str, hyperparameters: dict):
@@ -202,7 +202,7 @@ def run_classifier(args: argparse.Namespace) -> int:
 def run_label(args: argparse.Namespace) -> int:
     """Label every user turn of the dialogue corpora with the classifier (VADER on the default corpus)."""
     import reward_models
-    from reward_models.examples import dialogue_sources
+    from happybot_env.data import dialogue_sources
     from reward_models.labelling import label_user_turns
 
     run = open_run(args)
@@ -216,7 +216,8 @@ def run_label(args: argparse.Namespace) -> int:
 
 def run_predictor(args: argparse.Namespace) -> int:
     """Fine-tune the look-ahead predictor: [u_i; s_i] -> the sentiment label of u_i+1."""
-    from reward_models.examples import LICENCES, dialogue_sources, predictor_data, user_turn_labels
+    from happybot_env.data import dialogue_sources
+    from reward_models.examples import LICENCES, predictor_data, user_turn_labels
 
     labels_path = args.labels or args.run / "labels.jsonl"
     if not Path(labels_path).is_file():

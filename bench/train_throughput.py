@@ -24,6 +24,7 @@ from agents import ReinforceAgent, Seq2SeqPolicy
 from agents.sb3 import HAPPYBOT_POLICY_KWARGS
 from happybot_env.env import HappyBotEnv
 from happybot_env.vector import HappyBotVectorEnv
+from reward_models.bert import resolve_device
 
 
 def synchronize(device: torch.device) -> None:
@@ -43,7 +44,7 @@ def main() -> None:
     args = parser.parse_args()
 
     reward_model = reward_models.make(args.reward_model)
-    device = torch.device("cuda" if torch.cuda.is_available() else "cpu") if args.device == "auto" else torch.device(args.device)
+    device = resolve_device(args.device)
     batch_size = args.batch_size or (4096 if device.type == "cuda" else 64)
     envs = HappyBotVectorEnv(
         batch_size, reward_model=reward_model, corpus=args.corpus, max_response_tokens=args.max_response_tokens, device=device

@@ -6,11 +6,15 @@ code, so the two agree by construction.
 
 from __future__ import annotations
 
+from dataclasses import replace
+from typing import Any
+
 import torch
 
 from reward_models import RewardModel, check_scores
 
-from .episodes import EpisodeBank, episode_index
+from .data import PolicyExample
+from .episodes import EpisodeBank, encode_contexts, episode_index, triples_from_texts
 from .tokenizer import load_tokenizer
 
 
@@ -41,7 +45,7 @@ class EpisodeBatch:
         self.response = torch.zeros((n, max_response_tokens), dtype=torch.long, device=device)
         self.gold = torch.zeros((n, max_response_tokens), dtype=torch.long, device=device)
         self.length = torch.zeros(n, dtype=torch.long, device=device)
-        self.user_texts: dict[int, str] = {}  # user turns given through reset options, by env
+        self.given: dict[int, PolicyExample] = {}  # contexts given through reset options, by env
 
     def start(self, mask: torch.Tensor) -> None:
         """Begin a new episode in every env where ``mask`` is true, drawing its context from the bank.
@@ -58,17 +62,19 @@ class EpisodeBatch:
         self.gold = torch.where(rows, self.bank.gold_ids[self.index, : self.max_response_tokens], self.gold)
         self.response = torch.where(rows, self.pad_id, self.response)
         self.length = torch.where(mask, 0, self.length)
-        if self.user_texts:
+        if self.given:
             for env in mask.nonzero().flatten().tolist():
-                self.user_texts.pop(env, None)
+                self.given.pop(env, None)
 
-    def start_with(self, env: int, context: torch.Tensor, truncated: bool, user: torch.Tensor, user_text: str) -> None:
+    def start_with(self, env: int, previous_system: str, user: str) -> None:
         """Begin an episode in ``env`` on a given context rather than a sampled one."""
+        (triple,) = triples_from_texts([user])
+        self.given[env] = replace(triple, previous_system=previous_system)
+        context, truncated, user_ids = encode_contexts([previous_system], [user], self.context.shape[1])
         self.index[env] = -1
-        self.context[env] = context.to(self.device)
-        self.truncated_context[env] = truncated
-        self.user[env] = user.to(self.device)
-        self.user_texts[env] = user_text
+        self.context[env] = context[0].to(self.device)
+        self.truncated_context[env] = bool(truncated[0])
+        self.user[env] = user_ids[0].to(self.device)
         self.gold[env] = self.pad_id
         self.response[env] = self.pad_id
         self.length[env] = 0
@@ -112,11 +118,21 @@ class EpisodeBatch:
             return check_scores(scores, len(responses), self.reward_model.name).to(self.device)
         tokenizer = load_tokenizer()
         env_ids = envs.nonzero().flatten().tolist()
-        users = [self.user_text(env) for env in env_ids]
+        users = [self.triple(env).user for env in env_ids]
         texts = tokenizer.batch_decode(responses, skip_special_tokens=True)
         return self.reward_model(users, texts).to(self.device)
 
-    def user_text(self, env: int) -> str:
-        if env in self.user_texts:
-            return self.user_texts[env]
-        return self.bank.triples[int(self.index[env])].user
+    def triple(self, env: int) -> PolicyExample:
+        """The triple whose context ``env`` is answering."""
+        return self.given.get(env) or self.bank.triples[int(self.index[env])]
+
+    def episode_texts(self, env: int) -> dict[str, Any]:
+        """The texts of ``env``'s episode, as the environments put them in ``info``."""
+        triple = self.triple(env)
+        return {
+            "previous_system": triple.previous_system,
+            "user": triple.user,
+            "gold_response": triple.response or None,
+            "next_user": triple.next_user,
+            "context_truncated": bool(self.truncated_context[env]),
+        }

@@ -16,7 +16,7 @@ import reward_models
 from reward_models import RewardModel
 
 from .core import EpisodeBatch
-from .episodes import encode_contexts, load_bank
+from .episodes import load_bank
 from .tokenizer import load_tokenizer
 
 RewardSpec = str | Path | RewardModel | Callable
@@ -108,7 +108,6 @@ class HappyBotEnv(gym.Env):
             raise ValueError(f"render_mode must be one of {self.metadata['render_modes']} or None, got {render_mode!r}")
         self.render_mode = render_mode
         self.tokenizer = load_tokenizer()
-        self.max_context_tokens = max_context_tokens
         self.reward_model = reward_models.make(reward_model)
         self.batch = EpisodeBatch(
             load_bank(corpus, split, max_context_tokens), 1, max_response_tokens, self.reward_model, torch.device("cpu")
@@ -124,13 +123,12 @@ class HappyBotEnv(gym.Env):
             self.batch.key[0] = episode_key(self.np_random)
             self.batch.counter[0] = 0
         if options and "user" in options:
-            context, truncated, user = encode_contexts([options.get("previous_system", "")], [options["user"]], self.max_context_tokens)
-            self.batch.start_with(0, context[0], bool(truncated[0]), user[0], options["user"])
+            self.batch.start_with(0, options.get("previous_system", ""), options["user"])
         else:
             self.batch.start(torch.ones(1, dtype=torch.bool))
         self._running = True
         self._last_reward = None
-        self._info = self._episode_info(options)
+        self._info = self.batch.episode_texts(0)
         if self.render_mode == "human":
             self.render()
         return self._observation(), dict(self._info)
@@ -175,14 +173,6 @@ class HappyBotEnv(gym.Env):
     def _observation(self) -> dict[str, np.ndarray]:
         return {"context": self.batch.context[0].numpy().copy(), "response": self.batch.response[0].numpy().copy()}
 
-    def _episode_info(self, options: dict[str, Any] | None) -> dict[str, Any]:
-        truncated = bool(self.batch.truncated_context[0])
-        if options and "user" in options:
-            return {"previous_system": options.get("previous_system", ""), "user": options["user"],
-                    "gold_response": None, "next_user": None, "context_truncated": truncated}
-        triple = self.batch.bank.triples[int(self.batch.index[0])]
-        return {"previous_system": triple.previous_system, "user": triple.user, "gold_response": triple.response or None,
-                "next_user": triple.next_user, "context_truncated": truncated}
 
 
 def episode_key(np_random: np.random.Generator) -> int:

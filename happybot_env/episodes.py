@@ -20,12 +20,9 @@ from pathlib import Path
 
 import torch
 
-from .data import PolicyExample, default_corpora, find_corpora, policy_triples
+from .data import VALIDATION_SPLITS, PolicyExample, default_corpora, dialogue_sources, find_corpora, policy_triples
 from .tokenizer import load_tokenizer
 
-DIALOGUE_CORPORA = ("empatheticdialogues", "dailydialog", "personachat", "chitchat")
-# the corpora name their held-out split differently; asking for any of these names gets all of them
-VALIDATION_SPLITS = ("valid", "validation", "dev")
 MAX_USER_TOKENS = 128
 MAX_GOLD_TOKENS = 64
 _PRIME = 2_147_483_647  # 2**31 - 1: products of two residues stay below 2**62, so int64 never overflows
@@ -106,10 +103,11 @@ def triples_from_texts(texts: Sequence[str]) -> list[PolicyExample]:
 @lru_cache(maxsize=8)
 def _load_bank(corpus: str, split: str, max_context_tokens: int) -> EpisodeBank:
     sources = default_corpora() if corpus == "default" else find_corpora(corpus)
+    # the corpora name their held-out split differently: asking for any of the names gets all of them
     wanted = set(VALIDATION_SPLITS) if split in VALIDATION_SPLITS else {split}
-    chosen = [s for s in sources if s.corpus in DIALOGUE_CORPORA and s.split in wanted]
+    chosen = [s for s in dialogue_sources(sources) if s.split in wanted]
     if not chosen:
-        available = sorted({s.split for s in sources if s.corpus in DIALOGUE_CORPORA})
+        available = sorted({s.split for s in dialogue_sources(sources)})
         raise ValueError(f"no dialogue corpus with split {split!r} in {corpus}; splits there: {available}")
     triples = [t for source in chosen for t in policy_triples(source.read().dialogues)]
     return bank_from_triples(triples, max_context_tokens)

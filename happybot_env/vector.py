@@ -13,6 +13,7 @@ from gymnasium.vector import AutoresetMode, VectorEnv
 from gymnasium.vector.utils import batch_space
 
 import reward_models
+from reward_models.bert import resolve_device
 
 from .core import EpisodeBatch
 from .env import RewardSpec, episode_key, observation_space
@@ -55,7 +56,7 @@ class HappyBotVectorEnv(VectorEnv):
     ) -> None:
         if num_envs < 1:
             raise ValueError(f"num_envs must be at least 1, got {num_envs}")
-        self.device = torch.device("cuda" if torch.cuda.is_available() else "cpu") if str(device) == "auto" else torch.device(device)
+        self.device = resolve_device(device)
         self.num_envs = num_envs
         vocab_size = load_tokenizer().vocab_size
         self.single_action_space = spaces.Discrete(vocab_size)
@@ -122,9 +123,7 @@ class HappyBotVectorEnv(VectorEnv):
 
     def episode_texts(self, env: int) -> dict[str, Any]:
         """The texts of sub-environment ``env``'s current episode (as ``HappyBotEnv`` puts in ``info``)."""
-        triple = self.batch.bank.triples[int(self.batch.index[env])]
-        return {"previous_system": triple.previous_system, "user": triple.user, "gold_response": triple.response or None,
-                "next_user": triple.next_user, "context_truncated": bool(self.batch.truncated_context[env])}
+        return self.batch.episode_texts(env)
 
     def _observation(self) -> dict[str, torch.Tensor]:
         return {"context": self.batch.context.clone(), "response": self.batch.response.clone()}

@@ -15,14 +15,19 @@ import json
 from collections.abc import Iterable
 from pathlib import Path
 
-from happybot_env.data import DialogueCorpus, Source, policy_triples, situation_sentiment
+from happybot_env.data import (
+    VALIDATION_SPLITS,
+    DialogueCorpus,
+    Source,
+    dialogue_sources,
+    policy_triples,
+    situation_sentiment,
+)
 
 from .training import LabelledText
 
 SST2_TRAIN_PREFERENCE = ("sst2/glue", "sst2/sentence_level", "sst2/trees")
 SST2_DEV_PREFERENCE = ("sst2/sentence_level", "sst2/glue", "sst2/trees")
-EVALUATION_SPLITS = {"valid", "validation", "dev"}
-DIALOGUE_CORPORA = ("empatheticdialogues", "dailydialog", "personachat", "chitchat")
 LICENCES = {
     "empatheticdialogues": "EmpatheticDialogues: CC BY-NC 4.0",
     "dailydialog": "DailyDialog: CC BY-NC-SA 4.0",
@@ -55,10 +60,6 @@ def classifier_data(sources: list[Source]) -> tuple[list[LabelledText], dict[str
         valid["ed_situations_valid"] = [LabelledText(e.text, e.label) for e in situation_sentiment(ed["valid"].read()).examples]
     used = [f"{sst_train.corpus} train ({sst_train.path})", f"empatheticdialogues train situations ({ed['train'].path})"]
     return train, valid, {"train": used, "train_examples": len(train), "validation": {k: len(v) for k, v in valid.items()}}
-
-
-def dialogue_sources(sources: list[Source]) -> list[Source]:
-    return [s for s in sources if s.corpus in DIALOGUE_CORPORA]
 
 
 def user_turn_labels(path: str | Path) -> dict[tuple[str, str, str], list[float | None]]:
@@ -96,7 +97,7 @@ def predictor_data(sources: list[Source], labels: dict) -> tuple[list[LabelledTe
     train, valid, used = [], {}, []
     for source in dialogue_sources(sources):
         examples = list(lookahead_examples(source.read(), labels, source.corpus))
-        if source.split in EVALUATION_SPLITS and source.corpus != "personachat":
+        if source.split in VALIDATION_SPLITS and source.corpus != "personachat":
             if examples:
                 valid[f"{source.corpus}_{source.split}"] = examples
         else:

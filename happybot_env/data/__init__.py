@@ -1,6 +1,15 @@
 """Corpus readers, the data model they share, and the builders of training examples."""
 
-from .catalog import LOOKED_FOR, NoCorpusFound, Source, default_corpora, find_corpora
+from .catalog import (
+    DIALOGUE_CORPORA,
+    LOOKED_FOR,
+    VALIDATION_SPLITS,
+    NoCorpusFound,
+    Source,
+    default_corpora,
+    dialogue_sources,
+    find_corpora,
+)
 from .chitchat import read_chitchat
 from .dailydialog import read_dailydialog
 from .emotions import DAILYDIALOG_EMOTION_SENTIMENT, ED_EMOTION_SENTIMENT
@@ -27,12 +36,14 @@ from .sst2 import read_sst2_glue, read_sst2_sentences, read_sst2_trees
 
 __all__ = [
     "DAILYDIALOG_EMOTION_SENTIMENT",
+    "DIALOGUE_CORPORA",
     "ED_EMOTION_SENTIMENT",
     "LOOKED_FOR",
     "NEGATIVE",
     "POSITIVE",
     "SYSTEM",
     "USER",
+    "VALIDATION_SPLITS",
     "CorpusFormatError",
     "Dialogue",
     "DialogueCorpus",
@@ -45,6 +56,7 @@ __all__ = [
     "Turn",
     "corpus_statistics",
     "default_corpora",
+    "dialogue_sources",
     "find_corpora",
     "label_balance",
     "policy_triples",

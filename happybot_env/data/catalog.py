@@ -25,6 +25,9 @@ from .personachat import read_personachat
 from .schema import DialogueCorpus, SentimentCorpus
 from .sst2 import read_sst2_glue, read_sst2_sentences, read_sst2_trees
 
+DIALOGUE_CORPORA = ("empatheticdialogues", "dailydialog", "personachat", "chitchat")
+# the corpora name their held-out split differently
+VALIDATION_SPLITS = ("valid", "validation", "dev")
 LOOKED_FOR = (
     "empatheticdialogues/<split>.csv",
     "dailydialog/<split>/dialogues_<split>.txt or ijcnlp_dailydialog/<split>/dialogues_<split>.txt",
@@ -81,6 +84,11 @@ def find_corpora(data_dir: str | Path) -> list[Source]:
     if not sources:
         raise NoCorpusFound(data_dir)
     return sources
+
+
+def dialogue_sources(sources: list[Source]) -> list[Source]:
+    """The sources that hold dialogues (not sentiment sentences)."""
+    return [s for s in sources if s.corpus in DIALOGUE_CORPORA]
 
 
 def default_corpora() -> list[Source]:
