@@ -20,7 +20,16 @@ from pathlib import Path
 
 import torch
 
-from .data import VALIDATION_SPLITS, PolicyExample, default_corpora, dialogue_sources, find_corpora, policy_triples
+from .data import (
+    VALIDATION_SPLITS,
+    PolicyExample,
+    default_corpora,
+    dialogue_sources,
+    find_corpora,
+    held_out_sources,
+    policy_triples,
+    training_sources,
+)
 from .tokenizer import load_tokenizer
 
 MAX_USER_TOKENS = 128
@@ -103,11 +112,15 @@ def triples_from_texts(texts: Sequence[str]) -> list[PolicyExample]:
 @lru_cache(maxsize=8)
 def _load_bank(corpus: str, split: str, max_context_tokens: int) -> EpisodeBank:
     sources = default_corpora() if corpus == "default" else find_corpora(corpus)
-    # the corpora name their held-out split differently: asking for any of the names gets all of them
-    wanted = set(VALIDATION_SPLITS) if split in VALIDATION_SPLITS else {split}
-    chosen = [s for s in dialogue_sources(sources) if s.split in wanted]
+    dialogues = dialogue_sources(sources)
+    if split == "train":
+        chosen = training_sources(dialogues)
+    elif split in VALIDATION_SPLITS:  # the corpora name it differently: any of the names gets all of them
+        chosen = held_out_sources(dialogues)
+    else:
+        chosen = [s for s in dialogues if s.split == split]
     if not chosen:
-        available = sorted({s.split for s in dialogue_sources(sources)})
+        available = sorted({s.split for s in dialogues})
         raise ValueError(f"no dialogue corpus with split {split!r} in {corpus}; splits there: {available}")
     triples = [t for source in chosen for t in policy_triples(source.read().dialogues)]
     return bank_from_triples(triples, max_context_tokens)

@@ -4,9 +4,8 @@
   plus the EmpatheticDialogues situations labelled through the emotion table; validation on the
   SST-2 dev sentences and the ED validation situations.
 - The predictor: ``[u_i; s_i]`` labelled with the sentiment of ``u_i+1``, for every system turn
-  whose next user turn has a label. The validation splits of EmpatheticDialogues and DailyDialog
-  (and of the built-in corpus) are held out for evaluation; every other split trains, PersonaChat's
-  only split included.
+  whose next user turn has a label. Train and held-out splits are chosen as for the policy
+  (``training_sources`` and ``held_out_sources``): PersonaChat's only split trains.
 """
 
 from __future__ import annotations
@@ -16,10 +15,11 @@ from collections.abc import Iterable
 from pathlib import Path
 
 from happybot_env.data import (
-    VALIDATION_SPLITS,
     DialogueCorpus,
     Source,
     dialogue_sources,
+    held_out_sources,
+    training_sources,
     policy_triples,
     situation_sentiment,
 )
@@ -94,15 +94,15 @@ def lookahead_examples(corpus: DialogueCorpus, labels: dict, corpus_name: str) -
 
 def predictor_data(sources: list[Source], labels: dict) -> tuple[list[LabelledText], dict[str, list[LabelledText]], dict]:
     """``(train, validation sets, description)`` for the look-ahead predictor."""
+    dialogues = dialogue_sources(sources)
     train, valid, used = [], {}, []
-    for source in dialogue_sources(sources):
+    for source in training_sources(dialogues):
         examples = list(lookahead_examples(source.read(), labels, source.corpus))
-        if source.split in VALIDATION_SPLITS and source.corpus != "personachat":
-            if examples:
-                valid[f"{source.corpus}_{source.split}"] = examples
-        else:
-            train += examples
-            used.append(f"{source.corpus} {source.split} ({source.path}): {len(examples)} examples")
+        train += examples
+        used.append(f"{source.corpus} {source.split} ({source.path}): {len(examples)} examples")
+    for source in held_out_sources(dialogues):
+        if examples := list(lookahead_examples(source.read(), labels, source.corpus)):
+            valid[f"{source.corpus}_{source.split}"] = examples
     if not train:
         raise ValueError("no labelled look-ahead examples: are the labels from the same data directory?")
     if valid:

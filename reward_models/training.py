@@ -109,6 +109,25 @@ class Encoded:
     def __len__(self) -> int:
         return len(self.labels)
 
+    def length(self, i: int) -> int:
+        return len(self.texts[i]) + (len(self.users[i]) if self.config.input == "pair" else 0)
+
+    def epoch(self, rng: random.Random) -> list[list[int]]:
+        """One shuffled pass in batches of similar length, as Hugging Face's ``group_by_length`` does.
+
+        Sorting each window of 50 batches by length and shuffling the batches keeps the order random
+        while cutting the padding that short SST-2 phrases would otherwise carry next to long ED
+        situations; on a CPU that halves the time of an epoch.
+        """
+        order = rng.sample(range(len(self)), len(self))
+        window = 50 * self.config.batch_size
+        batches = []
+        for start in range(0, len(order), window):
+            chunk = sorted(order[start : start + window], key=self.length)
+            batches += [chunk[i : i + self.config.batch_size] for i in range(0, len(chunk), self.config.batch_size)]
+        rng.shuffle(batches)
+        return batches
+
     def batch(self, index: Sequence[int], device: torch.device) -> tuple[dict[str, torch.Tensor], torch.Tensor]:
         pad = self.special["pad_id"]
         users = pad_token_lists([self.users[i] for i in index], pad) if self.config.input == "pair" else None
@@ -148,7 +167,7 @@ def fine_tune(
 
     TensorBoard scalars go under ``<tag>/``: loss, learning rate, and accuracy on each validation set.
     """
-    random.seed(config.seed)
+    rng = random.Random(config.seed)
     torch.manual_seed(config.seed)
     device = resolve_device(config.device)
     model = new_model(config.lora_rank).to(device)
@@ -163,13 +182,12 @@ def fine_tune(
     )
     scheduler = get_linear_schedule_with_warmup(optimizer, round(config.warmup_ratio * total_steps), total_steps)
 
-    order: list[int] = []
+    batches: list[list[int]] = []
     progress = tqdm(range(1, total_steps + 1), desc=tag, disable=quiet)
     for step in progress:
-        if not order:
-            order = random.sample(range(len(train_data)), len(train_data))
-        index, order = order[: config.batch_size], order[config.batch_size :]
-        inputs, labels = train_data.batch(index, device)
+        if not batches:
+            batches = train_data.epoch(rng)
+        inputs, labels = train_data.batch(batches.pop(), device)
         with torch.autocast(device.type, dtype=torch.bfloat16, enabled=device.type == "cuda"):
             loss = torch.nn.functional.cross_entropy(model(**inputs).logits.float(), labels)
         loss.backward()

@@ -1,6 +1,7 @@
 """Fine-tuning, saving and reloading reward models; labelling and the look-ahead training data."""
 
 import json
+import random
 
 import pytest
 import torch
@@ -10,7 +11,7 @@ from happybot_env.data import find_corpora
 from reward_models import make
 from reward_models.examples import classifier_data, lookahead_examples, predictor_data, user_turn_labels
 from reward_models.labelling import label_user_turns
-from reward_models.training import FineTuneConfig, LabelledText, fine_tune, save
+from reward_models.training import Encoded, FineTuneConfig, LabelledText, fine_tune, save
 
 EXAMPLES = [
     LabelledText("what a wonderful day", 1, user="hi"),
@@ -89,3 +90,16 @@ def test_atomic_directory_keeps_the_old_folder_when_writing_fails(tmp_path):
             raise OSError(28, "No space left on device")
     assert (tmp_path / "model" / "weights").read_text() == "old"
     assert [p.name for p in tmp_path.iterdir()] == ["model"]
+
+
+def test_an_epoch_visits_every_example_once_in_batches_of_similar_length():
+    examples = [LabelledText(" ".join(["good"] * n), n % 2) for n in range(1, 201)]
+    config = FineTuneConfig(batch_size=4, device="cpu")
+    data = Encoded(examples, config)
+    batches = data.epoch(random.Random(0))
+
+    assert sorted(i for batch in batches for i in batch) == list(range(200))
+    assert all(len(batch) == 4 for batch in batches)
+    # One window of 50 batches covers all 200 examples, so each batch holds 4 neighbouring lengths.
+    assert max(max(map(data.length, b)) - min(map(data.length, b)) for b in batches) == 3
+    assert batches != sorted(batches)  # the batches themselves come in random order

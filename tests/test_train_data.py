@@ -1,12 +1,15 @@
-"""``train.py data``: the corpus statistics a user sees, and its errors."""
+"""``train.py data``: the corpus statistics a user sees, which splits are trained on, and its errors."""
 
 import json
+import shutil
 import subprocess
 import sys
 
 import pytest
 
-from happybot_env.data import NoCorpusFound, find_corpora
+
+from happybot_env.data import NoCorpusFound, dialogue_sources, find_corpora, held_out_sources, training_sources
+from happybot_env.episodes import load_bank
 
 from .conftest import REPO_ROOT
 
@@ -81,3 +84,21 @@ def test_malformed_file_is_a_clear_error_not_a_traceback(tmp_path):
 def test_unknown_stage_and_flag_are_rejected():
     assert run_train("dat").returncode == 2
     assert run_train("data", "--data-dirr", "x").returncode == 2
+
+
+def test_a_corpus_without_a_train_split_is_trained_on_and_test_splits_never_are(fixtures, tmp_path):
+    data_dir = tmp_path / "data"
+    shutil.copytree(fixtures, data_dir)
+    shutil.copyfile(data_dir / "empatheticdialogues" / "valid.csv", data_dir / "empatheticdialogues" / "test.csv")
+    dialogues = dialogue_sources(find_corpora(data_dir))
+
+    assert {(s.corpus, s.split) for s in training_sources(dialogues)} == {
+        ("empatheticdialogues", "train"), ("dailydialog", "train"), ("personachat", "valid"),
+    }
+    assert {(s.corpus, s.split) for s in held_out_sources(dialogues)} == {
+        ("empatheticdialogues", "valid"), ("dailydialog", "validation"),
+    }
+    # the policy's episodes follow the same rule: PersonaChat's turns are trained on, not held out
+    persona_user = "hi , how are you today ?"
+    assert persona_user in {t.user for t in load_bank(data_dir, "train", 32).triples}
+    assert persona_user not in {t.user for t in load_bank(data_dir, "validation", 32).triples}

@@ -9,6 +9,8 @@ from .catalog import (
     default_corpora,
     dialogue_sources,
     find_corpora,
+    held_out_sources,
+    training_sources,
 )
 from .chitchat import read_chitchat
 from .dailydialog import read_dailydialog
@@ -58,6 +60,7 @@ __all__ = [
     "default_corpora",
     "dialogue_sources",
     "find_corpora",
+    "held_out_sources",
     "label_balance",
     "policy_triples",
     "read_chitchat",
@@ -69,4 +72,5 @@ __all__ = [
     "read_sst2_sentences",
     "read_sst2_trees",
     "situation_sentiment",
+    "training_sources",
 ]

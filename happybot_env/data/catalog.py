@@ -91,6 +91,24 @@ def dialogue_sources(sources: list[Source]) -> list[Source]:
     return [s for s in sources if s.corpus in DIALOGUE_CORPORA]
 
 
+def training_sources(sources: list[Source]) -> list[Source]:
+    """The splits to train on: every ``train`` split, and the held-out split of a corpus that has no other.
+
+    PersonaChat in ``../shared/data`` ships its valid file alone; training on it lets the policy and the
+    look-ahead predictor learn from all three of the paper's dialogue corpora. Test splits are never used.
+    """
+    return [s for s in sources if s.split == "train" or (s.split in VALIDATION_SPLITS and not _has_train(s, sources))]
+
+
+def held_out_sources(sources: list[Source]) -> list[Source]:
+    """The validation splits (whatever each corpus calls them) of the corpora that also have a train split."""
+    return [s for s in sources if s.split in VALIDATION_SPLITS and _has_train(s, sources)]
+
+
+def _has_train(source: Source, sources: list[Source]) -> bool:
+    return any(other.corpus == source.corpus and other.split == "train" for other in sources)
+
+
 def default_corpora() -> list[Source]:
     """The built-in default corpus (``chitchat-dataset``), split into train and validation."""
     from .chitchat import default_path
