@@ -20,8 +20,13 @@ Training stages checkpoint atomically; ``--resume`` continues a killed run where
 from __future__ import annotations
 
 import argparse
+import datetime
 import json
+import os
+import platform
+import subprocess
 import sys
+import time
 from dataclasses import asdict, dataclass, fields, replace
 from pathlib import Path
 
@@ -297,11 +302,14 @@ def run_evaluate(args: argparse.Namespace) -> int:
     results = evaluate(run, data, preset.max_response_tokens, scorers, device)
     if len(results["systems"]) == 1:
         raise FileNotFoundError(f"no trained policy in {run}: run the mle and rl stages first")
-    history = {name: m["reward_history"] for name, m in read_metrics(run).items() if "reward_history" in m}
-    write_report(results, run, history)
+    write_report(results, run, reward_histories(run))
     update_metrics(run, "evaluate", results["systems"])
     log(args, f"evaluate: wrote {run / 'results.md'}, results.json and rewards.png")
     return 0
+
+
+def reward_histories(run: Path) -> dict[str, list]:
+    return {name: m["reward_history"] for name, m in read_metrics(run).items() if "reward_history" in m}
 
 
 def run_chat(args: argparse.Namespace) -> int:
@@ -381,8 +389,12 @@ def pipeline_stages(args: argparse.Namespace) -> list[tuple[str, list[str], Path
 
 def run_pipeline(args: argparse.Namespace) -> int:
     """Every stage in order: reward models (paper preset), MLE, RL Current, RL Look-ahead, evaluation."""
-    open_run(args)
+    from agents.evaluation import write_report
+
+    run = open_run(args)
     parser = build_parser()
+    # kept across resumed invocations, so that the record covers every stage however often it stopped
+    wall_seconds = read_metrics(run).get("pipeline", {}).get("wall_seconds", {})
     for label, argv, output in pipeline_stages(args):
         if output.exists():
             log(args, f"pipeline: {label} done already ({output}), skipped")
@@ -391,11 +403,58 @@ def run_pipeline(args: argparse.Namespace) -> int:
         stage_args = parser.parse_args(argv)
         if args.resume and "resume" in vars(stage_args):
             stage_args.resume = (stage_args.run / output.parent.name / "checkpoint.pt").is_file()
+        start = time.perf_counter()
         code = stage_args.run_stage(stage_args)
         if code:
             return code
-    log(args, f"pipeline: done. Results in {args.run / 'results.md'}; curves: tensorboard --logdir {args.run}")
+        wall_seconds[label] = wall_seconds.get(label, 0) + round(time.perf_counter() - start, 1)
+        update_metrics(run, "pipeline", {"wall_seconds": wall_seconds})
+    record = run_record(args, wall_seconds)
+    update_metrics(run, "pipeline", record)
+    write_report(json.loads((run / "results.json").read_text()), run, reward_histories(run), record)
+    log(args, f"pipeline: done in {record['total_seconds']} s. Results in {run / 'results.md'}; curves: tensorboard --logdir {run}")
     return 0
+
+
+def run_record(args: argparse.Namespace, wall_seconds: dict[str, float]) -> dict:
+    """How a pipeline's results were made, for ``results.md``: enough to reproduce and compare them."""
+    return {
+        "command": " ".join(["python", *sys.argv]),
+        "commit": source_commit(),
+        "date": datetime.datetime.now(datetime.UTC).isoformat(timespec="seconds"),
+        "hardware": hardware(device_of(args)),
+        "seed": args.seed,
+        "preset": preset_name(args),
+        "sizes": asdict(preset_of(args)),
+        "data_dir": str(args.data_dir) if args.data_dir else None,
+        "wall_seconds": wall_seconds,
+        "total_seconds": round(sum(wall_seconds.values()), 1),
+    }
+
+
+def source_commit() -> str:
+    here = Path(__file__).resolve().parent
+    try:
+        head = subprocess.run(["git", "-C", here, "rev-parse", "HEAD"], capture_output=True, text=True, check=True).stdout
+        changes = subprocess.run(["git", "-C", here, "status", "--porcelain", "--untracked-files=no"],
+                                 capture_output=True, text=True, check=True).stdout
+    except (OSError, subprocess.CalledProcessError):
+        return f"unknown (not a git checkout; run format {VERSION})"
+    return head.strip()[:12] + (" with uncommitted changes" if changes.strip() else "")
+
+
+def hardware(device) -> str:
+    import torch
+
+    cpu = platform.machine()
+    cpuinfo = Path("/proc/cpuinfo")
+    if cpuinfo.is_file():
+        names = [line.split(":", 1)[1].strip() for line in cpuinfo.read_text().splitlines() if line.startswith("model name")]
+        cpu = names[0] if names else cpu
+    cores = f"{cpu}, {os.cpu_count()} CPU cores"
+    if device.type == "cuda":
+        return f"{torch.cuda.get_device_name(device)} (torch {torch.__version__}), {cores}"
+    return f"{cores}, no GPU (torch {torch.__version__})"
 
 
 # -- command line ---------------------------------------------------------------------------------------

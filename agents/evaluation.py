@@ -79,10 +79,17 @@ COLUMNS = (
 )
 
 
-def write_report(results: dict, run: Path, reward_history: dict[str, list], samples: int = 5) -> None:
-    """``results.json``, ``results.md`` (Table 2, Table 3-style samples) and ``rewards.png``."""
+def write_report(results: dict, run: Path, reward_history: dict[str, list], record: dict | None = None, samples: int = 5) -> None:
+    """``results.json``, ``results.md`` (Table 2, Table 3-style samples) and ``rewards.png``.
+
+    ``record`` (from ``train.py pipeline``) adds how the results were made: command, commit,
+    hardware, seed, sizes and the wall time of every stage.
+    """
     (run / "results.json").write_text(json.dumps(results, indent=2) + "\n")
-    lines = [f"# HappyBot results ({results['examples']} held-out contexts)", "", "## Automatic metrics (Table 2)", ""]
+    lines = [f"# HappyBot results ({results['examples']} held-out contexts)", ""]
+    if record:
+        lines += run_record_lines(record)
+    lines += ["## Automatic metrics (Table 2)", ""]
     lines.append("| system | " + " | ".join(title for _, title in COLUMNS) + " |")
     lines.append("|---" * (len(COLUMNS) + 1) + "|")
     for name, metrics in results["systems"].items():
@@ -103,6 +110,25 @@ def write_report(results: dict, run: Path, reward_history: dict[str, list], samp
     lines.append("Reward curves of the RL systems: `rewards.png`.")
     (run / "results.md").write_text("\n".join(lines) + "\n")
     plot_rewards(reward_history, run / "rewards.png")
+
+
+def run_record_lines(record: dict) -> list[str]:
+    lines = [
+        "## Run",
+        "",
+        f"- command: `{record['command']}`",
+        f"- commit: {record['commit']}; finished {record['date']}",
+        f"- hardware: {record['hardware']}",
+        f"- seed: {record['seed']}; preset `{record['preset']}`: "
+        + ", ".join(f"{k}={v}" for k, v in record["sizes"].items()),
+        f"- data: {record['data_dir'] or 'the built-in corpus'}",
+        "",
+        "| stage | wall time (s) |",
+        "|---|---|",
+    ]
+    lines += [f"| {stage} | {seconds} |" for stage, seconds in record["wall_seconds"].items()]
+    lines += [f"| total | {record['total_seconds']} |", ""]
+    return lines
 
 
 def plot_rewards(history: dict[str, list], path: Path) -> None:

@@ -34,6 +34,18 @@ def test_pipeline_trains_the_four_systems_and_reports(run):
     assert (run / "rewards.png").read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
 
 
+def test_report_says_how_it_was_made(run):
+    record = json.loads((run / "metrics.json").read_text())["pipeline"]
+    stages = ["mle seq2seq", "mle multiseq", "rl current", "rl lookahead", "evaluate"]
+    assert list(record["wall_seconds"]) == stages and all(t > 0 for t in record["wall_seconds"].values())
+    assert record["total_seconds"] == pytest.approx(sum(record["wall_seconds"].values()), abs=0.2)
+    assert record["seed"] == 0 and record["preset"] == "tiny" and record["sizes"]["mle_steps"] == 4
+    assert "CPU cores" in record["hardware"] and record["commit"]
+    report = (run / "results.md").read_text()
+    assert "## Run" in report and f"| total | {record['total_seconds']} |" in report
+    assert all(f"| {stage} | {record['wall_seconds'][stage]} |" in report for stage in stages)
+
+
 def test_tensorboard_holds_the_namespaced_curves_and_samples(run):
     from tensorboard.backend.event_processing.event_accumulator import EventAccumulator
 
@@ -49,6 +61,7 @@ def test_tensorboard_holds_the_namespaced_curves_and_samples(run):
 
 
 def test_second_run_skips_finished_stages(run):
+    before = json.loads((run / "metrics.json").read_text())["pipeline"]["wall_seconds"]
     result = subprocess.run(
         [sys.executable, str(REPO_ROOT / "train.py"), "pipeline", "--preset", "tiny", "--data-dir", str(FIXTURES),
          "--run", str(run), "--device", "cpu", "--quiet"],
@@ -56,6 +69,7 @@ def test_second_run_skips_finished_stages(run):
     )
     assert result.returncode == 0
     assert result.stdout.count("done already") == 5
+    assert json.loads((run / "metrics.json").read_text())["pipeline"]["wall_seconds"] == before  # skipped stages keep their times
 
 
 def test_chat_answers_and_exits_cleanly_on_eof(run):
