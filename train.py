@@ -22,9 +22,6 @@ from __future__ import annotations
 import argparse
 import datetime
 import json
-import os
-import platform
-import subprocess
 import sys
 import time
 from dataclasses import asdict, dataclass, fields, replace
@@ -418,10 +415,12 @@ def run_pipeline(args: argparse.Namespace) -> int:
 
 def run_record(args: argparse.Namespace, wall_seconds: dict[str, float]) -> dict:
     """How a pipeline's results were made, for ``results.md``: enough to reproduce and compare them."""
+    from happybot_env.provenance import hardware, source_commit
+
     return {
         "command": " ".join(["python", *sys.argv]),
         "commit": source_commit(),
-        "date": datetime.datetime.now(datetime.UTC).isoformat(timespec="seconds"),
+        "date": datetime.datetime.now(datetime.timezone.utc).isoformat(timespec="seconds"),
         "hardware": hardware(device_of(args)),
         "seed": args.seed,
         "preset": preset_name(args),
@@ -430,31 +429,6 @@ def run_record(args: argparse.Namespace, wall_seconds: dict[str, float]) -> dict
         "wall_seconds": wall_seconds,
         "total_seconds": round(sum(wall_seconds.values()), 1),
     }
-
-
-def source_commit() -> str:
-    here = Path(__file__).resolve().parent
-    try:
-        head = subprocess.run(["git", "-C", here, "rev-parse", "HEAD"], capture_output=True, text=True, check=True).stdout
-        changes = subprocess.run(["git", "-C", here, "status", "--porcelain", "--untracked-files=no"],
-                                 capture_output=True, text=True, check=True).stdout
-    except (OSError, subprocess.CalledProcessError):
-        return f"unknown (not a git checkout; run format {VERSION})"
-    return head.strip()[:12] + (" with uncommitted changes" if changes.strip() else "")
-
-
-def hardware(device) -> str:
-    import torch
-
-    cpu = platform.machine()
-    cpuinfo = Path("/proc/cpuinfo")
-    if cpuinfo.is_file():
-        names = [line.split(":", 1)[1].strip() for line in cpuinfo.read_text().splitlines() if line.startswith("model name")]
-        cpu = names[0] if names else cpu
-    cores = f"{cpu}, {os.cpu_count()} CPU cores"
-    if device.type == "cuda":
-        return f"{torch.cuda.get_device_name(device)} (torch {torch.__version__}), {cores}"
-    return f"{cores}, no GPU (torch {torch.__version__})"
 
 
 # -- command line ---------------------------------------------------------------------------------------

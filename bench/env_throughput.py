@@ -1,6 +1,6 @@
 """Environment speed: token-steps per second of HappyBotVectorEnv against SyncVectorEnv.
 
-    python bench/env_throughput.py [--num-envs 64] [--steps 200] [--reward-model lookahead vader length] [--device auto]
+    python bench/env_throughput.py [--num-envs N] [--steps 200] [--reward-model lookahead vader length] [--device auto]
 
 Prints one JSON object per reward model. ``length`` is a reward of this script (the response's
 share of ``max_response_tokens``, computed on token ids) whose cost is nil: with it the ratio
@@ -23,9 +23,10 @@ import torch
 
 import reward_models
 from happybot_env.env import HappyBotEnv
-from reward_models import RewardModel
 from happybot_env.tokenizer import load_tokenizer
 from happybot_env.vector import HappyBotVectorEnv
+from reward_models import RewardModel
+from reward_models.bert import resolve_device
 
 
 class LengthReward(RewardModel):
@@ -62,7 +63,7 @@ def measure(reward_name: str, args: argparse.Namespace, plan: torch.Tensor) -> d
     native = HappyBotVectorEnv(args.num_envs, reward_model=reward_model, corpus=args.corpus, device=args.device)
     native_rate = token_steps_per_second(native, plan, lambda a: a.to(native.device))
     sync = gym.vector.SyncVectorEnv([lambda: HappyBotEnv(reward_model=reward_model, corpus=args.corpus)] * args.num_envs)
-    sync_rate = token_steps_per_second(sync, plan[: (args.sync_steps or args.steps) + 1], lambda a: a.numpy())
+    sync_rate = token_steps_per_second(sync, plan[: args.sync_steps + 1], lambda a: a.numpy())
     device = native.device
     return {
         "benchmark": "env_throughput",
@@ -78,13 +79,17 @@ def measure(reward_name: str, args: argparse.Namespace, plan: torch.Tensor) -> d
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    parser.add_argument("--num-envs", type=int, default=64)
+    parser.add_argument("--num-envs", type=int, default=None, help="environments (default: 4096 on a GPU, 64 on the CPU)")
     parser.add_argument("--steps", type=int, default=200, help="vector steps to time (default: 200)")
-    parser.add_argument("--sync-steps", type=int, default=None, help="steps for SyncVectorEnv (default: --steps)")
+    parser.add_argument("--sync-steps", type=int, default=None,
+                        help="steps of SyncVectorEnv (default: --steps on the CPU, 20 on a GPU, where its thousands of envs crawl)")
     parser.add_argument("--reward-model", nargs="+", default=["lookahead", "vader", "length"])
     parser.add_argument("--corpus", default="default")
     parser.add_argument("--device", default="auto", help="device of the native vector env (default: auto)")
     args = parser.parse_args()
+    on_gpu = resolve_device(args.device).type == "cuda"
+    args.num_envs = args.num_envs or (4096 if on_gpu else 64)
+    args.sync_steps = args.sync_steps or (min(args.steps, 20) if on_gpu else args.steps)
 
     sep = load_tokenizer().sep_token_id
     plan = actions(torch.Generator().manual_seed(0), args.steps + 1, args.num_envs, sep)
