@@ -35,15 +35,17 @@ class EpisodeBatch:
         self.sep_id, self.pad_id = tokenizer.sep_token_id, tokenizer.pad_token_id
         self.vocab_size = tokenizer.vocab_size
         self.max_response_tokens = max_response_tokens
-        n, max_context = num_envs, bank.context_ids.shape[1]
+        n = num_envs
         self.key = torch.zeros(n, dtype=torch.long, device=device)
         self.counter = torch.zeros(n, dtype=torch.long, device=device)
         self.index = torch.zeros(n, dtype=torch.long, device=device)
-        self.context = torch.zeros((n, max_context), dtype=torch.long, device=device)
-        self.truncated_context = torch.zeros(n, dtype=torch.bool, device=device)
-        self.user = torch.zeros((n, bank.user_ids.shape[1]), dtype=torch.long, device=device)
+        # each env's row of the bank, whose views below are the context, user turn and gold response
+        self.episode = torch.zeros((n, bank.rows.shape[1]), dtype=torch.long, device=device)
+        self.episode_bank = EpisodeBank(bank.triples, self.episode)
+        self.context = self.episode_bank.context_ids
+        self.user = self.episode_bank.user_ids
+        self.gold = self.episode_bank.gold_ids[:, :max_response_tokens]
         self.response = torch.zeros((n, max_response_tokens), dtype=torch.long, device=device)
-        self.gold = torch.zeros((n, max_response_tokens), dtype=torch.long, device=device)
         self.length = torch.zeros(n, dtype=torch.long, device=device)
         self.given: dict[int, PolicyExample] = {}  # contexts given through reset options, by env
 
@@ -56,12 +58,9 @@ class EpisodeBatch:
         self.index = torch.where(mask, drawn, self.index)
         self.counter += mask.long()
         rows = mask.unsqueeze(1)
-        self.context = torch.where(rows, self.bank.context_ids[self.index], self.context)
-        self.truncated_context = torch.where(mask, self.bank.context_truncated[self.index], self.truncated_context)
-        self.user = torch.where(rows, self.bank.user_ids[self.index], self.user)
-        self.gold = torch.where(rows, self.bank.gold_ids[self.index, : self.max_response_tokens], self.gold)
-        self.response = torch.where(rows, self.pad_id, self.response)
-        self.length = torch.where(mask, 0, self.length)
+        self.episode.copy_(torch.where(rows, self.bank.rows.index_select(0, self.index), self.episode))
+        self.response.masked_fill_(rows, self.pad_id)
+        self.length.masked_fill_(mask, 0)
         if self.given:
             for env in mask.nonzero().flatten().tolist():
                 self.given.pop(env, None)
@@ -72,10 +71,10 @@ class EpisodeBatch:
         self.given[env] = replace(triple, previous_system=previous_system)
         context, truncated, user_ids = encode_contexts([previous_system], [user], self.context.shape[1])
         self.index[env] = -1
+        self.episode[env] = self.pad_id
         self.context[env] = context[0].to(self.device)
-        self.truncated_context[env] = bool(truncated[0])
         self.user[env] = user_ids[0].to(self.device)
-        self.gold[env] = self.pad_id
+        self.episode[env, -1] = int(truncated[0])
         self.response[env] = self.pad_id
         self.length[env] = 0
 
@@ -134,5 +133,5 @@ class EpisodeBatch:
             "user": triple.user,
             "gold_response": triple.response or None,
             "next_user": triple.next_user,
-            "context_truncated": bool(self.truncated_context[env]),
+            "context_truncated": bool(self.episode_bank.context_truncated[env]),
         }

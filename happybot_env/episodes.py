@@ -13,6 +13,7 @@ environments seeded the same way draw.
 
 from __future__ import annotations
 
+import math
 from collections.abc import Sequence
 from dataclasses import dataclass
 from functools import lru_cache
@@ -34,39 +35,68 @@ from .tokenizer import load_tokenizer
 
 MAX_USER_TOKENS = 128
 MAX_GOLD_TOKENS = 64
-_PRIME = 2_147_483_647  # 2**31 - 1: products of two residues stay below 2**62, so int64 never overflows
 
 
 def episode_index(key: torch.Tensor, counter: torch.Tensor, size: int) -> torch.Tensor:
-    """A well-mixed index in ``[0, size)`` for each (key, counter), identical on every device."""
-    h = (key % _PRIME) * 48_271 % _PRIME
-    h = (h + counter % _PRIME * 69_621) % _PRIME
-    for multiplier in (16_807, 48_271, 69_621):
-        h = (h ^ (h >> 13)) * multiplier % _PRIME
-    return h % size
+    """The triple of each env's ``counter``-th episode, in ``[0, size)``, identical on every device.
+
+    Each env walks the whole bank with one stride coprime to its size (near ``size`` over the golden
+    ratio, so that consecutive episodes land far apart), starting where its random key says: it sees
+    every triple once per ``size`` episodes, and three integer operations cost the vector env little.
+    """
+    return (key + counter * walk_stride(size)) % size
+
+
+@lru_cache(maxsize=64)
+def walk_stride(size: int) -> int:
+    stride = max(1, round(size * 0.6180339887))
+    while math.gcd(stride, size) != 1:
+        stride += 1
+    return stride
 
 
 @dataclass
 class EpisodeBank:
-    """Triples and their token ids, on one device."""
+    """Triples and their token ids, on one device.
+
+    The ids of a triple sit in one row of ``rows``, ``context | user | gold | truncated``, so that
+    an environment starting episodes gathers one row per episode in one operation rather than four;
+    ``context_ids`` and the others are views into it.
+    """
 
     triples: list[PolicyExample]
-    context_ids: torch.Tensor
-    """``(M, max_context_tokens)`` int64, right-padded."""
-    context_truncated: torch.Tensor
-    """``(M,)`` bool: the context lost tokens on the left."""
-    user_ids: torch.Tensor
-    """``(M, MAX_USER_TOKENS)`` int64, the user turn alone (its last tokens), right-padded."""
-    gold_ids: torch.Tensor
-    """``(M, MAX_GOLD_TOKENS)`` int64, the gold response followed by ``[SEP]``; all ``[PAD]`` when unknown."""
+    rows: torch.Tensor
+    """``(M, max_context_tokens + MAX_USER_TOKENS + MAX_GOLD_TOKENS + 1)`` int64."""
 
     def __len__(self) -> int:
         return len(self.triples)
 
+    @property
+    def max_context_tokens(self) -> int:
+        return self.rows.shape[1] - MAX_USER_TOKENS - MAX_GOLD_TOKENS - 1
+
+    @property
+    def context_ids(self) -> torch.Tensor:
+        """``(M, max_context_tokens)``, right-padded."""
+        return self.rows[:, : self.max_context_tokens]
+
+    @property
+    def user_ids(self) -> torch.Tensor:
+        """``(M, MAX_USER_TOKENS)``, the user turn alone (its last tokens), right-padded."""
+        return self.rows[:, self.max_context_tokens : -MAX_GOLD_TOKENS - 1]
+
+    @property
+    def gold_ids(self) -> torch.Tensor:
+        """``(M, MAX_GOLD_TOKENS)``, the gold response followed by ``[SEP]``; all ``[PAD]`` when unknown."""
+        return self.rows[:, -MAX_GOLD_TOKENS - 1 : -1]
+
+    @property
+    def context_truncated(self) -> torch.Tensor:
+        """``(M,)`` bool: the context lost tokens on the left."""
+        return self.rows[:, -1].bool()
+
     def to(self, device: torch.device | str) -> EpisodeBank:
-        return EpisodeBank(
-            self.triples, *(t.to(device) for t in (self.context_ids, self.context_truncated, self.user_ids, self.gold_ids))
-        )
+        return EpisodeBank(self.triples, self.rows.to(device))
 
 
 def encode_contexts(
@@ -101,7 +131,7 @@ def bank_from_triples(triples: list[PolicyExample], max_context_tokens: int) -> 
         if ids:
             ids = (ids + [tokenizer.sep_token_id])[:MAX_GOLD_TOKENS]
             gold_ids[row, : len(ids)] = torch.tensor(ids, dtype=torch.long)
-    return EpisodeBank(triples, context_ids, truncated, user_ids, gold_ids)
+    return EpisodeBank(triples, torch.cat([context_ids, user_ids, gold_ids, truncated.long().unsqueeze(1)], dim=1))
 
 
 def triples_from_texts(texts: Sequence[str]) -> list[PolicyExample]:

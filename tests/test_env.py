@@ -6,11 +6,13 @@ import sys
 import gymnasium as gym
 import numpy as np
 import pytest
+import torch
 from gymnasium.error import ResetNeeded
 from gymnasium.utils.env_checker import check_env
 from stable_baselines3.common.env_checker import check_env as sb3_check_env
 
 import reward_models
+from happybot_env.episodes import episode_index
 from happybot_env.env import HappyBotEnv
 from happybot_env.tokenizer import load_tokenizer
 from reward_models import RewardModelError
@@ -170,3 +172,13 @@ def test_failing_reward_model_is_named():
 def test_corpus_without_the_split(fixtures):
     with pytest.raises(ValueError, match="no dialogue corpus with split 'test'"):
         HappyBotEnv(reward_model="vader", corpus=fixtures, split="test")
+
+
+@pytest.mark.parametrize("size", [1, 2, 10, 1000, 62074])
+def test_each_env_draws_every_context_once_per_pass_over_the_corpus(size):
+    counters = torch.arange(size)
+    for key in (0, 12345, 2**31 - 2):
+        drawn = episode_index(torch.full((size,), key), counters, size)
+        assert sorted(drawn.tolist()) == list(range(size))
+    if size > 2:  # consecutive episodes are not neighbouring turns of one dialogue
+        assert abs(int(drawn[1]) - int(drawn[0])) > 1
