@@ -67,7 +67,7 @@ class Decoded:
 def pretrained_embeddings() -> torch.Tensor:
     """The word embeddings of the pretrained encoder (30,522 x 384), read from safetensors."""
     with safe_open(str(encoder_path() / "model.safetensors"), framework="pt") as f:
-        return f.get_tensor("embeddings.word_embeddings.weight")
+        return f.get_tensor("embeddings.word_embeddings.weight").float()
 
 
 class Seq2SeqPolicy(nn.Module):

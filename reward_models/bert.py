@@ -67,7 +67,11 @@ def quiet_transformers() -> Iterator[None]:
 
 
 def load_classifier(folder: str | Path) -> PreTrainedModel:
-    """Load a sequence-classification model or a HappyBot LoRA adapter, safetensors only."""
+    """Load a sequence-classification model or a HappyBot LoRA adapter, safetensors only.
+
+    Weights come back in float32 whatever precision they were saved in (a half-precision copy of
+    the encoder, say): adapters merge and models train in full precision, and scoring casts later.
+    """
     folder = Path(folder)
     if (folder / "adapter_config.json").is_file():
         from peft import PeftModel
@@ -78,7 +82,7 @@ def load_classifier(folder: str | Path) -> PreTrainedModel:
         with quiet_transformers():  # the base has no head yet: the adapter brings it, so no warning
             base = AutoModelForSequenceClassification.from_pretrained(
                 encoder_path(), num_labels=config.get("num_labels", 2), local_files_only=True, use_safetensors=True
-            )
+            ).float()
             return PeftModel.from_pretrained(base, folder).merge_and_unload()
     if not (folder / "config.json").is_file():
         raise ValueError(f"{folder} is not a Hugging Face model folder (no config.json or adapter_config.json)")
@@ -89,7 +93,7 @@ def load_classifier(folder: str | Path) -> PreTrainedModel:
             f"{folder} holds {', '.join(architectures) or 'a model of unknown architecture'}, "
             "not a sequence-classification model (its head would be random)"
         )
-    return AutoModelForSequenceClassification.from_pretrained(folder, local_files_only=True, use_safetensors=True)
+    return AutoModelForSequenceClassification.from_pretrained(folder, local_files_only=True, use_safetensors=True).float()
 
 
 class SequenceClassifierReward(RewardModel):

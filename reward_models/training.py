@@ -76,7 +76,7 @@ def new_model(lora_rank: int) -> PreTrainedModel:
             label2id={v: k for k, v in LABELS.items()},
             local_files_only=True,
             use_safetensors=True,
-        )
+        ).float()  # full-precision master weights even from a half-precision copy; autocast does bf16
     if lora_rank == 0:
         return model
     from peft import LoraConfig, get_peft_model

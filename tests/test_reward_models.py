@@ -9,6 +9,7 @@ from transformers import BertConfig, BertForSequenceClassification, BertModel
 import reward_models
 from happybot_env.tokenizer import load_tokenizer
 from reward_models import RewardModelError, make, register, registered
+from reward_models import training
 from reward_models.inputs import tokenize
 
 
@@ -131,3 +132,11 @@ def test_mismatched_batch_is_refused():
 
 def test_package_exports():
     assert set(reward_models.__all__) >= {"make", "register", "registered", "RewardModel"}
+
+
+def test_fine_tuning_starts_from_full_precision_weights_of_a_half_precision_encoder(tiny_bert, tmp_path, monkeypatch):
+    half = tmp_path / "half"
+    BertForSequenceClassification.from_pretrained(tiny_bert).half().save_pretrained(half)
+    monkeypatch.setattr(training, "encoder_path", lambda: half)
+    assert {p.dtype for p in training.new_model(lora_rank=0).parameters()} == {torch.float32}
+    assert {p.dtype for p in training.new_model(lora_rank=2).parameters()} == {torch.float32}
