@@ -367,6 +367,9 @@ def pipeline_stages(args: argparse.Namespace) -> list[tuple[str, list[str], Path
     common = ["--run", str(run), "--device", args.device, "--seed", str(args.seed)] + (["--quiet"] if args.quiet else [])
     data = ["--data-dir", str(args.data_dir)] if args.data_dir else []
     sizes = ["--preset", preset_name(args)]
+    for field in fields(Preset):  # the pipeline's own overrides reach every stage that takes sizes
+        if getattr(args, field.name, None) is not None:
+            sizes += [f"--{field.name.replace('_', '-')}", str(getattr(args, field.name))]
     stages = []
     if preset.train_reward_models:
         stages += [

@@ -14,7 +14,7 @@ def run(tmp_path_factory):
     folder = tmp_path_factory.mktemp("run")
     result = subprocess.run(
         [sys.executable, str(REPO_ROOT / "train.py"), "pipeline", "--preset", "tiny", "--data-dir", str(FIXTURES),
-         "--run", str(folder), "--device", "cpu", "--quiet"],
+         "--run", str(folder), "--device", "cpu", "--quiet", "--rl-updates", "3"],  # the tiny preset says 2
         capture_output=True, text=True,
     )
     assert result.returncode == 0, result.stderr + result.stdout
@@ -34,12 +34,17 @@ def test_pipeline_trains_the_four_systems_and_reports(run):
     assert (run / "rewards.png").read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
 
 
+def test_the_pipelines_size_flags_reach_its_stages(run):
+    metrics = json.loads((run / "metrics.json").read_text())
+    assert [len(metrics[name]["reward_history"]) for name in ("rl_current", "rl_lookahead")] == [3, 3]
+
+
 def test_report_says_how_it_was_made(run):
     record = json.loads((run / "metrics.json").read_text())["pipeline"]
     stages = ["mle seq2seq", "mle multiseq", "rl current", "rl lookahead", "evaluate"]
     assert list(record["wall_seconds"]) == stages and all(t > 0 for t in record["wall_seconds"].values())
     assert record["total_seconds"] == pytest.approx(sum(record["wall_seconds"].values()), abs=0.2)
-    assert record["seed"] == 0 and record["preset"] == "tiny" and record["sizes"]["mle_steps"] == 4
+    assert record["seed"] == 0 and record["preset"] == "tiny" and record["sizes"]["rl_updates"] == 3
     assert "CPU cores" in record["hardware"] and record["commit"]
     report = (run / "results.md").read_text()
     assert "## Run" in report and f"| total | {record['total_seconds']} |" in report
