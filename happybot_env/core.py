@@ -14,7 +14,7 @@ import torch
 from reward_models import RewardModel, check_scores
 
 from .data import PolicyExample
-from .episodes import EpisodeBank, encode_contexts, episode_index, triples_from_texts
+from .episodes import EpisodeBank, encode_contexts, episode_index, row_views, triples_from_texts
 from .tokenizer import load_tokenizer
 
 
@@ -41,10 +41,8 @@ class EpisodeBatch:
         self.index = torch.zeros(n, dtype=torch.long, device=device)
         # each env's row of the bank, whose views below are the context, user turn and gold response
         self.episode = torch.zeros((n, bank.rows.shape[1]), dtype=torch.long, device=device)
-        self.episode_bank = EpisodeBank(bank.triples, self.episode)
-        self.context = self.episode_bank.context_ids
-        self.user = self.episode_bank.user_ids
-        self.gold = self.episode_bank.gold_ids[:, :max_response_tokens]
+        self.context, self.user, gold, self.context_truncated = row_views(self.episode)
+        self.gold = gold[:, :max_response_tokens]
         self.response = torch.zeros((n, max_response_tokens), dtype=torch.long, device=device)
         self.length = torch.zeros(n, dtype=torch.long, device=device)
         self.given: dict[int, PolicyExample] = {}  # contexts given through reset options, by env
@@ -74,7 +72,7 @@ class EpisodeBatch:
         self.episode[env] = self.pad_id
         self.context[env] = context[0].to(self.device)
         self.user[env] = user_ids[0].to(self.device)
-        self.episode[env, -1] = int(truncated[0])
+        self.context_truncated[env] = int(truncated[0])
         self.response[env] = self.pad_id
         self.length[env] = 0
 
@@ -133,5 +131,5 @@ class EpisodeBatch:
             "user": triple.user,
             "gold_response": triple.response or None,
             "next_user": triple.next_user,
-            "context_truncated": bool(self.episode_bank.context_truncated[env]),
+            "context_truncated": bool(self.context_truncated[env]),
         }

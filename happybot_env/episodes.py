@@ -55,6 +55,13 @@ def walk_stride(size: int) -> int:
     return stride
 
 
+def row_views(rows: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor, torch.Tensor]:
+    """Views of packed episode rows: ``(context ids, user ids, gold ids, truncated flag as 0/1)``."""
+    context_end = rows.shape[1] - MAX_USER_TOKENS - MAX_GOLD_TOKENS - 1
+    user_end = context_end + MAX_USER_TOKENS
+    return rows[:, :context_end], rows[:, context_end:user_end], rows[:, user_end:-1], rows[:, -1]
+
+
 @dataclass
 class EpisodeBank:
     """Triples and their token ids, on one device.
@@ -72,28 +79,24 @@ class EpisodeBank:
         return len(self.triples)
 
     @property
-    def max_context_tokens(self) -> int:
-        return self.rows.shape[1] - MAX_USER_TOKENS - MAX_GOLD_TOKENS - 1
-
-    @property
     def context_ids(self) -> torch.Tensor:
         """``(M, max_context_tokens)``, right-padded."""
-        return self.rows[:, : self.max_context_tokens]
+        return row_views(self.rows)[0]
 
     @property
     def user_ids(self) -> torch.Tensor:
         """``(M, MAX_USER_TOKENS)``, the user turn alone (its last tokens), right-padded."""
-        return self.rows[:, self.max_context_tokens : -MAX_GOLD_TOKENS - 1]
+        return row_views(self.rows)[1]
 
     @property
     def gold_ids(self) -> torch.Tensor:
         """``(M, MAX_GOLD_TOKENS)``, the gold response followed by ``[SEP]``; all ``[PAD]`` when unknown."""
-        return self.rows[:, -MAX_GOLD_TOKENS - 1 : -1]
+        return row_views(self.rows)[2]
 
     @property
     def context_truncated(self) -> torch.Tensor:
         """``(M,)`` bool: the context lost tokens on the left."""
-        return self.rows[:, -1].bool()
+        return row_views(self.rows)[3].bool()
 
     def to(self, device: torch.device | str) -> EpisodeBank:
         return EpisodeBank(self.triples, self.rows.to(device))
