@@ -5,9 +5,9 @@
 Runs ``env_throughput.py``, ``train_throughput.py`` and ``reward_throughput.py`` with their defaults
 for the device (4,096 environments on a GPU, 64 on the CPU), then ``train.py pipeline`` into
 ``--run``. With ``--data-dir`` the environments sample the real corpora's contexts and the pipeline
-runs the ``paper`` preset on them; without it, the built-in corpus and the ``small`` preset. The pipeline's wall time is the sum of its stages as its run folder
-records them, so a pipeline that was stopped and is run again with the same ``--run`` resumes and
-still reports every stage. The run folder's ``results.md`` holds the table of results.
+runs the ``paper`` preset on them; without it, the built-in corpus and the ``small`` preset. The
+pipeline's wall time is the sum of its stages as its run folder records them, so a pipeline that
+was stopped and is run again with the same ``--run`` resumes and still reports every stage. The run folder's ``results.md`` holds the table of results.
 """
 
 from __future__ import annotations
@@ -55,9 +55,9 @@ def main() -> None:
         "commit": source_commit(),
         "hardware": hardware(resolve_device(args.device)),
     }
-    corpus = {"env_throughput": ["--corpus", str(args.data_dir)], "train_throughput": ["--corpus", str(args.data_dir)]}
     for script in SCRIPTS:
-        extra = corpus.get(script, []) if args.data_dir else []
+        samples_contexts = script != "reward_throughput"  # which scores random ids, not a corpus
+        extra = ["--corpus", str(args.data_dir)] if args.data_dir and samples_contexts else []
         objects = json_objects(run([sys.executable, str(BENCH / f"{script}.py"), "--device", args.device, *extra]))
         figures[script] = objects if len(objects) > 1 else objects[0]
 
