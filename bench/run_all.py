@@ -7,7 +7,8 @@ for the device (4,096 environments on a GPU, 64 on the CPU), then ``train.py pip
 ``--run``. With ``--data-dir`` the environments sample the real corpora's contexts and the pipeline
 runs the ``paper`` preset on them; without it, the built-in corpus and the ``small`` preset. The
 pipeline's wall time is the sum of its stages as its run folder records them, so a pipeline that
-was stopped and is run again with the same ``--run`` resumes and still reports every stage. The run folder's ``results.md`` holds the table of results.
+was stopped and is run again with the same ``--run`` resumes and still reports every stage. The
+run folder's ``results.md`` holds the table of results.
 """
 
 from __future__ import annotations
