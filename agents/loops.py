@@ -86,12 +86,12 @@ def train_mle(
         began = time.perf_counter()
         index = torch.randint(len(data), (config.batch_size,), generator=torch.Generator().manual_seed(config.seed * 1_000_003 + step))
         context, gold = data.context[index].to(device), data.gold[index].to(device)
-        loss = mle = policy.mle_loss(context, gold)
+        encoded = policy.encode(context)
+        loss = mle = policy.mle_loss(context, gold, encoded)
         if multiseq:
             emotion = data.emotion[index].to(device)
             if (emotion != IGNORE).any():
-                _, _, final = policy.encode(context)
-                emotion_loss = F.cross_entropy(policy.emotion_logits(final), emotion, ignore_index=IGNORE)
+                emotion_loss = F.cross_entropy(policy.emotion_logits(encoded[2]), emotion, ignore_index=IGNORE)
                 loss = mle + emotion_weight * emotion_loss
                 writer.add_scalar(f"{tag}/emotion_loss", emotion_loss.item(), step)
         _check_finite(loss, step, folder)

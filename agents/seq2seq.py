@@ -155,9 +155,15 @@ class Seq2SeqPolicy(nn.Module):
         logits = F.linear(self.dropout(m_star), self.embedding.weight, self.output_bias)  # V m* + b
         return logits / self.config.temperature, m  # (5), before the softmax
 
-    def mle_loss(self, context: torch.Tensor, response: torch.Tensor) -> torch.Tensor:
-        """Equation 6, teacher-forced: mean over each response's tokens (its end token included), then the batch."""
-        h, mask, m = self.encode(context)
+    def mle_loss(
+        self, context: torch.Tensor, response: torch.Tensor, encoded: tuple[torch.Tensor, ...] | None = None
+    ) -> torch.Tensor:
+        """Equation 6, teacher-forced: mean over each response's tokens (its end token included), then the batch.
+
+        ``encoded``, the output of ``encode(context)``, saves encoding the context again when the
+        caller needs it too (MultiSeq's emotion head reads the same encoding).
+        """
+        h, mask, m = encoded if encoded is not None else self.encode(context)
         targets = response
         inputs = torch.cat([torch.full_like(response[:, :1], self.config.start_id), response[:, :-1]], 1)
         valid = targets != self.config.pad_id

@@ -89,6 +89,35 @@ def test_mle_loss_falls_on_a_tiny_corpus():
     assert policy.mle_loss(context, response).item() < 0.2 * start
 
 
+def test_mle_loss_reuses_the_encoding_it_is_given():
+    policy = Seq2SeqPolicy(TOY).eval()
+    context, response = torch.tensor([[3, 4, 0], [5, 6, 7]]), torch.tensor([[4, 3, 1], [6, 1, 0]])
+    torch.testing.assert_close(policy.mle_loss(context, response, policy.encode(context)), policy.mle_loss(context, response))
+
+
+def test_multiseq_mle_training_learns_the_emotion_of_each_context(tmp_path):
+    from torch.utils.tensorboard import SummaryWriter
+
+    from agents.loops import LoopConfig, train_mle
+    from agents.policy_data import PolicyData
+
+    torch.manual_seed(0)
+    policy = Seq2SeqPolicy(Seq2SeqConfig(**{**TOY.__dict__, "num_emotions": 3}))
+    context = torch.tensor([[3, 4, 0], [5, 6, 0], [7, 7, 3], [4, 4, 4]])
+    emotion = torch.tensor([0, 1, 2, -100])  # the last example has no label and is ignored
+    data = PolicyData(context, torch.tensor([[4, 1], [6, 1], [3, 1], [4, 1]]), emotion, [""] * 4, [""] * 4)
+
+    def emotion_loss() -> float:
+        with torch.no_grad():
+            return F.cross_entropy(policy.emotion_logits(policy.encode(context[:3])[2]), emotion[:3]).item()
+
+    start = emotion_loss()
+    with SummaryWriter(tmp_path / "tb") as writer:
+        config = LoopConfig(steps=60, batch_size=4, learning_rate=1e-2)
+        train_mle(policy, data, data.head(0), config, tmp_path, writer, "mle", quiet=True)
+    assert emotion_loss() < 0.2 * start
+
+
 def test_multiseq_has_an_emotion_head_and_seq2seq_does_not():
     multiseq = Seq2SeqPolicy(Seq2SeqConfig(**{**TOY.__dict__, "num_emotions": 39}))
     _, _, final = multiseq.encode(torch.tensor([[3, 4, 5]]))
