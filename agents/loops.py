@@ -91,7 +91,8 @@ def train_mle(
         if multiseq:
             emotion = data.emotion[index].to(device)
             if (emotion != IGNORE).any():
-                emotion_loss = F.cross_entropy(policy.emotion_logits(encoded[2]), emotion, ignore_index=IGNORE)
+                _, _, encoder_final = encoded
+                emotion_loss = F.cross_entropy(policy.emotion_logits(encoder_final), emotion, ignore_index=IGNORE)
                 loss = mle + emotion_weight * emotion_loss
                 writer.add_scalar(f"{tag}/emotion_loss", emotion_loss.item(), step)
         _check_finite(loss, step, folder)

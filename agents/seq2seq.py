@@ -156,7 +156,7 @@ class Seq2SeqPolicy(nn.Module):
         return logits / self.config.temperature, m  # (5), before the softmax
 
     def mle_loss(
-        self, context: torch.Tensor, response: torch.Tensor, encoded: tuple[torch.Tensor, ...] | None = None
+        self, context: torch.Tensor, response: torch.Tensor, encoded: tuple[torch.Tensor, torch.Tensor, torch.Tensor] | None = None
     ) -> torch.Tensor:
         """Equation 6, teacher-forced: mean over each response's tokens (its end token included), then the batch.
 

@@ -99,12 +99,12 @@ def test_multiseq_mle_training_learns_the_emotion_of_each_context(tmp_path):
     from torch.utils.tensorboard import SummaryWriter
 
     from agents.loops import LoopConfig, train_mle
-    from agents.policy_data import PolicyData
+    from agents.policy_data import IGNORE, PolicyData
 
     torch.manual_seed(0)
     policy = Seq2SeqPolicy(Seq2SeqConfig(**{**TOY.__dict__, "num_emotions": 3}))
     context = torch.tensor([[3, 4, 0], [5, 6, 0], [7, 7, 3], [4, 4, 4]])
-    emotion = torch.tensor([0, 1, 2, -100])  # the last example has no label and is ignored
+    emotion = torch.tensor([0, 1, 2, IGNORE])  # the last example has no label
     data = PolicyData(context, torch.tensor([[4, 1], [6, 1], [3, 1], [4, 1]]), emotion, [""] * 4, [""] * 4)
 
     def emotion_loss() -> float:
