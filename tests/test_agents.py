@@ -6,7 +6,7 @@ import torch
 import torch.nn.functional as F
 
 from agents import ReinforceAgent, ReinforceConfig, Seq2SeqConfig, Seq2SeqPolicy, act
-from agents.seq2seq import pretrained_embeddings
+from agents.seq2seq import pretrained_embeddings, sample
 from happybot_env.env import HappyBotEnv
 from happybot_env.vector import HappyBotVectorEnv
 
@@ -93,6 +93,31 @@ def test_mle_loss_reuses_the_encoding_it_is_given():
     policy = Seq2SeqPolicy(TOY).eval()
     context, response = torch.tensor([[3, 4, 0], [5, 6, 7]]), torch.tensor([[4, 3, 1], [6, 1, 0]])
     torch.testing.assert_close(policy.mle_loss(context, response, policy.encode(context)), policy.mle_loss(context, response))
+
+
+def test_mle_loss_is_equation_6_step_by_step():
+    """The batched teacher-forced loss equals decoding one gold token at a time, pads left out."""
+    torch.manual_seed(0)
+    policy = Seq2SeqPolicy(TOY).eval()
+    context, response = torch.tensor([[3, 4, 0], [5, 6, 7]]), torch.tensor([[4, 3, 1], [6, 1, 0]])
+    h, mask, m = policy.encode(context)
+    token, per_response = torch.full((2,), TOY.start_id), []
+    for t in range(3):
+        logits, m = policy.decode_step(token, m, h, mask)
+        per_response.append(-F.log_softmax(logits, -1).gather(1, response[:, t : t + 1]).squeeze(1))
+        token = response[:, t]
+    steps = torch.stack(per_response, 1)
+    expected = (steps[0].mean() + steps[1, :2].mean()) / 2
+    torch.testing.assert_close(policy.mle_loss(context, response), expected)
+
+
+def test_sample_draws_tokens_at_their_probabilities():
+    torch.manual_seed(0)
+    probabilities = torch.tensor([[0.5, 0.0, 0.3, 0.2], [0.0, 0.0, 0.0, 1.0]])
+    tokens = sample(probabilities.log().expand(20_000, 2, 4).reshape(-1, 4)).view(20_000, 2)
+    frequencies = F.one_hot(tokens, 4).float().mean(0)
+    torch.testing.assert_close(frequencies, probabilities, atol=0.015, rtol=0)
+    assert (tokens[:, 0] != 1).all() and (tokens[:, 1] == 3).all()  # never a token of probability 0
 
 
 def test_multiseq_mle_training_learns_the_emotion_of_each_context(tmp_path):
