@@ -79,6 +79,29 @@ COLUMNS = (
 )
 
 
+def expected_outcome(systems: dict[str, dict]) -> list[tuple[str, str, bool]]:
+    """The paper's claims about RL Look-ahead, checked against Table 2: ``(claim, figures, holds)``.
+
+    It should get the highest mean ``lookahead`` reward of the four systems, while its BLEU stays
+    within 10% of Seq2Seq's and its distinct-2 does not fall below Seq2Seq's (a policy that games
+    the reward with one phrase fails the last two). Empty when a system is missing.
+    """
+    names = [name for name in SYSTEMS.values() if name in systems]
+    if len(names) < len(SYSTEMS):
+        return []
+    lookahead, seq2seq = systems["RL Look-ahead"], systems["Seq2Seq"]
+    rewards = {name: systems[name]["mean_lookahead"] for name in names}
+    best = max(rewards, key=rewards.get)
+    return [
+        ("highest mean lookahead reward of the four systems",
+         f"RL Look-ahead {rewards['RL Look-ahead']}; best {best} {rewards[best]}", best == "RL Look-ahead"),
+        ("BLEU within 10% of Seq2Seq's", f"{lookahead['bleu']} against {seq2seq['bleu']}",
+         lookahead["bleu"] >= 0.9 * seq2seq["bleu"]),
+        ("distinct-2 not below Seq2Seq's", f"{lookahead['distinct_2']} against {seq2seq['distinct_2']}",
+         lookahead["distinct_2"] >= seq2seq["distinct_2"]),
+    ]
+
+
 def write_report(results: dict, run: Path, reward_history: dict[str, list], record: dict | None = None, samples: int = 5) -> None:
     """``results.json``, ``results.md`` (Table 2, Table 3-style samples) and ``rewards.png``.
 
@@ -94,6 +117,10 @@ def write_report(results: dict, run: Path, reward_history: dict[str, list], reco
     lines.append("|---" * (len(COLUMNS) + 1) + "|")
     for name, metrics in results["systems"].items():
         lines.append(f"| {name} | " + " | ".join(str(metrics.get(key, "")) for key, _ in COLUMNS) + " |")
+    claims = expected_outcome(results["systems"])
+    if claims:
+        lines += ["", "## The paper's expected outcome for RL Look-ahead", "", "| claim | figures | holds |", "|---|---|---|"]
+        lines += [f"| {claim} | {figures} | {'yes' if holds else '**no**'} |" for claim, figures, holds in claims]
     lines += ["", "Most frequent responses:", ""]
     for name, metrics in results["systems"].items():
         if name != "Gold":

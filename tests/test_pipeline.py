@@ -31,7 +31,27 @@ def test_pipeline_trains_the_four_systems_and_reports(run):
         assert 0 <= metrics["mean_lookahead"] <= 1
     report = (run / "results.md").read_text()
     assert "| RL Look-ahead |" in report and "## Sample responses (Table 3)" in report
+    assert "| highest mean lookahead reward of the four systems |" in report
     assert (run / "rewards.png").read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
+
+
+def test_expected_outcome_checks_the_papers_three_claims():
+    from agents.evaluation import expected_outcome
+
+    def system(lookahead, bleu, distinct_2):
+        return {"mean_lookahead": lookahead, "bleu": bleu, "distinct_2": distinct_2}
+
+    systems = {"Gold": system(0.9, 100, 0.8), "Seq2Seq": system(0.5, 2.0, 0.10), "MultiSeq": system(0.55, 2.1, 0.12),
+               "RL Current": system(0.6, 1.9, 0.09), "RL Look-ahead": system(0.7, 1.85, 0.10)}
+    assert [holds for _, _, holds in expected_outcome(systems)] == [True, True, True]  # Gold is not a system
+    # a policy that games its reward: the best reward, one phrase, no overlap with the gold responses
+    systems["RL Look-ahead"] = system(0.95, 1.7, 0.02)
+    assert [holds for _, _, holds in expected_outcome(systems)] == [True, False, False]
+    systems["RL Current"] = system(0.96, 2.0, 0.2)
+    assert expected_outcome(systems)[0] == ("highest mean lookahead reward of the four systems",
+                                            "RL Look-ahead 0.95; best RL Current 0.96", False)
+    del systems["MultiSeq"]
+    assert expected_outcome(systems) == []
 
 
 def test_the_pipelines_size_flags_reach_its_stages(run):
