@@ -281,7 +281,7 @@ def run_rl(args: argparse.Namespace) -> int:
     with writer_for(run, name, {**asdict(loop), "reward": args.reward}) as writer:
         metrics = train_reinforce(agent, loop, run / name, writer, name, args.resume, args.quiet)
     agent.policy.save(run / name / "policy")
-    update_metrics(run, name, {**metrics, "reward_model": str(args.reward)})
+    update_metrics(run, name, {**metrics, "reward_model": str(args.reward), "learning_rate": loop.learning_rate})
     log(args, f"{name}: saved {run / name / 'policy'} (mean reward of the last updates {metrics['final_reward']:.3f})")
     return 0
 
@@ -453,6 +453,8 @@ def add_preset(parser: argparse.ArgumentParser, resume: bool = True) -> None:
     parser.add_argument("--rl-updates", type=int, default=None, help="override the preset's REINFORCE updates")
     parser.add_argument("--batch-size", type=int, default=None, help="override the preset's MLE batch size")
     parser.add_argument("--rl-envs", type=int, default=None, help="override the preset's environments per update")
+    parser.add_argument("--mle-learning-rate", type=float, default=None, help="override the preset's MLE learning rate")
+    parser.add_argument("--rl-learning-rate", type=float, default=None, help="override the preset's REINFORCE learning rate")
     parser.add_argument("--checkpoint-every", type=int, default=None, help="override the preset's checkpoint interval")
     parser.add_argument("--eval-examples", type=int, default=None, help="override the preset's held-out contexts")
     if resume:
@@ -508,6 +510,10 @@ def main(argv: list[str] | None = None) -> int:
     if not argv or (argv[0].startswith("-") and argv[0] not in ("-h", "--help")):
         argv = ["pipeline", *argv]  # no stage named: the whole pipeline, with the flags given
     args = build_parser().parse_args(argv)
+    if args.quiet:
+        from transformers.utils import logging as transformers_logging
+
+        transformers_logging.disable_progress_bar()  # its bar for loading weights, on every reward model
     from agents.checkpoint import CheckpointError
 
     try:

@@ -4,6 +4,10 @@ import tempfile
 from pathlib import Path
 
 import pytest
+import torch
+from transformers import BertConfig, BertForSequenceClassification
+
+from happybot_env.tokenizer import load_tokenizer
 
 REPO_ROOT = Path(__file__).resolve().parents[1]
 # Small hand-written corpora in every format, under neutral names (never copies of the real ones).
@@ -60,3 +64,20 @@ def write(tmp_path):
         return path
 
     return _write
+
+
+@pytest.fixture(scope="session")
+def tiny_bert(tmp_path_factory):
+    """A 2-layer BERT classifier with the shared vocabulary, saved as a Hugging Face folder."""
+    torch.manual_seed(0)
+    config = BertConfig(
+        vocab_size=30522, hidden_size=32, num_hidden_layers=2, num_attention_heads=2, intermediate_size=64,
+        num_labels=2, id2label={0: "NEGATIVE", 1: "POSITIVE"}, label2id={"NEGATIVE": 0, "POSITIVE": 1},
+    )
+    folder = tmp_path_factory.mktemp("tiny-bert")
+    model = BertForSequenceClassification(config)
+    with torch.no_grad():  # make the head decisive so that scores differ between inputs
+        model.classifier.weight.normal_(0, 3)
+    model.save_pretrained(folder)
+    load_tokenizer().save_pretrained(folder)
+    return folder

@@ -14,10 +14,12 @@ def run(tmp_path_factory):
     folder = tmp_path_factory.mktemp("run")
     result = subprocess.run(
         [sys.executable, str(REPO_ROOT / "train.py"), "pipeline", "--preset", "tiny", "--data-dir", str(FIXTURES),
-         "--run", str(folder), "--device", "cpu", "--quiet", "--rl-updates", "3"],  # the tiny preset says 2
+         "--run", str(folder), "--device", "cpu", "--quiet", "--rl-updates", "3",  # the tiny preset says 2
+         "--rl-learning-rate", "3e-4"],
         capture_output=True, text=True,
     )
     assert result.returncode == 0, result.stderr + result.stdout
+    assert "it/s]" not in result.stderr + result.stdout, "--quiet still drew a progress bar:\n" + result.stderr
     return folder
 
 
@@ -57,6 +59,7 @@ def test_expected_outcome_checks_the_papers_three_claims():
 def test_the_pipelines_size_flags_reach_its_stages(run):
     metrics = json.loads((run / "metrics.json").read_text())
     assert [len(metrics[name]["reward_history"]) for name in ("rl_current", "rl_lookahead")] == [3, 3]
+    assert [metrics[name]["learning_rate"] for name in ("rl_current", "rl_lookahead")] == [3e-4, 3e-4]
 
 
 def test_report_says_how_it_was_made(run):
@@ -65,6 +68,7 @@ def test_report_says_how_it_was_made(run):
     assert list(record["wall_seconds"]) == stages and all(t > 0 for t in record["wall_seconds"].values())
     assert record["total_seconds"] == pytest.approx(sum(record["wall_seconds"].values()), abs=0.2)
     assert record["seed"] == 0 and record["preset"] == "tiny" and record["sizes"]["rl_updates"] == 3
+    assert record["sizes"]["rl_learning_rate"] == 3e-4
     assert "CPU cores" in record["hardware"] and record["commit"]
     report = (run / "results.md").read_text()
     assert "## Run" in report and f"| total | {record['total_seconds']} |" in report

@@ -13,23 +13,6 @@ from reward_models import training
 from reward_models.inputs import tokenize
 
 
-@pytest.fixture(scope="module")
-def tiny_bert(tmp_path_factory):
-    """A 2-layer BERT classifier with the shared vocabulary, saved as a Hugging Face folder."""
-    torch.manual_seed(0)
-    config = BertConfig(
-        vocab_size=30522, hidden_size=32, num_hidden_layers=2, num_attention_heads=2, intermediate_size=64,
-        num_labels=2, id2label={0: "NEGATIVE", 1: "POSITIVE"}, label2id={"NEGATIVE": 0, "POSITIVE": 1},
-    )
-    folder = tmp_path_factory.mktemp("tiny-bert")
-    model = BertForSequenceClassification(config)
-    with torch.no_grad():  # make the head decisive so that scores differ between inputs
-        model.classifier.weight.normal_(0, 3)
-    model.save_pretrained(folder)
-    load_tokenizer().save_pretrained(folder)
-    return folder
-
-
 USERS = ["I failed my driving test again.", "", "Mon chat est malade 😿", "word " * 400]
 RESPONSES = ["Oh no, I'm sorry. You'll get it next time!", "", "🎉🎉🎉 félicitations", "ok " * 300]
 

@@ -134,6 +134,13 @@ def test_rl_with_any_registered_reward_and_resume(tmp_path):
     assert again.returncode == 2 and "other settings" in again.stderr  # a longer run is another run
 
 
+def test_quiet_draws_no_progress_bar_even_where_transformers_loads_a_model(tmp_path, tiny_bert):
+    assert train("mle", "--run", str(tmp_path), *TINY).returncode == 0
+    result = train("rl", "--reward", str(tiny_bert), "--run", str(tmp_path), *TINY)
+    assert result.returncode == 0, result.stderr
+    assert "it/s]" not in result.stderr, result.stderr
+
+
 def test_sb3_stage_saves_safetensors_weights(tmp_path):
     result = train("sb3", "--reward", "vader", "--run", str(tmp_path), *TINY)
     assert result.returncode == 0, result.stderr
