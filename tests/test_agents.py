@@ -174,6 +174,16 @@ def test_reinforce_raises_the_reward():
     assert start < 0.2 and end > 0.8, (start, end)
 
 
+def test_baseline_tracks_the_mean_reward_within_tens_of_updates():
+    """With the policy at the low learning rate that RL from a pretrained policy uses, the baseline
+    still learns a constant reward quickly, so that advantages are centred from early on."""
+    torch.manual_seed(0)
+    agent = ReinforceAgent(Seq2SeqPolicy(TOY), ToyEnvs(reward=lambda tokens: torch.full((len(tokens),), 0.7)),
+                           ReinforceConfig(learning_rate=1e-4))
+    errors = [agent.update().baseline_loss for _ in range(40)]
+    assert errors[0] > 0.1 and max(errors[-5:]) < 0.01, (errors[0], errors[-5:])
+
+
 def test_baseline_loss_reaches_only_the_baseline():
     agent = toy_agent()
     losses = agent.losses(*agent.rollout())
