@@ -104,11 +104,24 @@ def train_mle(
         writer.add_scalar(f"{tag}/steps_per_second", 1 / (time.perf_counter() - began), step)
         if step % config.checkpoint_every == 0 or step == config.steps:
             save_checkpoint(folder / CHECKPOINT, step, identity, model=policy.state_dict(), optimizer=optimizer.state_dict())
-    policy.eval()
-    with torch.no_grad():
-        valid_loss = policy.mle_loss(valid.context.to(device), valid.gold.to(device)).item() if len(valid) else None
+    valid_loss = _mean_mle_loss(policy, valid, config.batch_size)
     writer.add_scalar(f"{tag}/valid_mle_loss", valid_loss or 0.0, config.steps)
     return {"steps": config.steps, "valid_mle_loss": valid_loss}
+
+
+def _mean_mle_loss(policy: Seq2SeqPolicy, data: PolicyData, batch_size: int) -> float | None:
+    """Equation 6 over ``data`` in eval mode, a batch at a time: the logits of a whole held-out set
+    over the 30,522-token vocabulary would not fit in memory."""
+    if not len(data):
+        return None
+    device = next(policy.parameters()).device
+    policy.eval()
+    total = 0.0
+    with torch.no_grad():
+        for start in range(0, len(data), batch_size):
+            context, gold = data.context[start : start + batch_size].to(device), data.gold[start : start + batch_size].to(device)
+            total += policy.mle_loss(context, gold).item() * len(context)
+    return total / len(data)
 
 
 def train_reinforce(

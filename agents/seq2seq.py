@@ -190,14 +190,16 @@ class Seq2SeqPolicy(nn.Module):
         inputs = torch.cat([torch.full_like(response[:, :1], self.config.start_id), response[:, :-1]], 1)
         # The inputs are known in advance, so they are embedded, and the outputs projected onto the
         # vocabulary, once for the whole sequence: the tied 30,522-row matrix then gets two dense
-        # gradients per step instead of two per token, which was most of a step's time on the CPU.
+        # gradients per sequence instead of two per token, which was most of a step's time on the CPU.
         embedded = self.dropout(self.embedding(inputs))
         m_stars = []
         for t in range(response.shape[1]):
             m_star, m = self._attend(embedded[:, t], m, h, mask)
             m_stars.append(m_star)
-        logits = self.output_logits(torch.stack(m_stars, 1))
-        per_token = F.cross_entropy(logits.float().flatten(0, 1), targets.flatten(), reduction="none").view_as(targets)
+        # one expression, so that the (B, T, V) logits in autocast's dtype are freed once cast
+        per_token = F.cross_entropy(
+            self.output_logits(torch.stack(m_stars, 1)).float().flatten(0, 1), targets.flatten(), reduction="none"
+        ).view_as(targets)
         valid = targets != self.config.pad_id
         return ((per_token * valid).sum(1) / valid.sum(1).clamp(min=1)).mean()
 

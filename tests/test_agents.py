@@ -111,6 +111,20 @@ def test_mle_loss_is_equation_6_step_by_step():
     torch.testing.assert_close(policy.mle_loss(context, response), expected)
 
 
+def test_held_out_mle_loss_is_the_mean_over_examples_whatever_the_batch_size():
+    from agents.loops import _mean_mle_loss
+    from agents.policy_data import PolicyData
+
+    torch.manual_seed(0)
+    policy = Seq2SeqPolicy(TOY)
+    context, gold = torch.randint(3, 8, (7, 5)), torch.randint(3, 8, (7, 4))
+    gold[:, -1], gold[0, 1:] = 1, 0  # responses of different lengths
+    data = PolicyData(context, gold, torch.zeros(7, dtype=torch.long), [""] * 7, [""] * 7)
+    whole = policy.eval().mle_loss(context, gold).item()
+    assert _mean_mle_loss(policy, data, batch_size=3) == pytest.approx(whole, rel=1e-6)
+    assert _mean_mle_loss(policy, data.head(0), batch_size=3) is None
+
+
 def test_sample_draws_tokens_at_their_probabilities():
     torch.manual_seed(0)
     probabilities = torch.tensor([[0.5, 0.0, 0.3, 0.2], [0.0, 0.0, 0.0, 1.0]])
