@@ -14,7 +14,8 @@
 
 Every stage reads and writes one run folder (``--run``, default ``runs/default``): TensorBoard
 event files (``tensorboard --logdir runs/default``), models in safetensors, ``metrics.json``.
-Training stages checkpoint atomically; ``--resume`` continues a killed run where it stopped.
+Training stages checkpoint atomically; ``--resume`` continues a killed run where it stopped, or a
+finished one given more steps.
 """
 
 from __future__ import annotations

@@ -3,7 +3,7 @@
 Both log namespaced TensorBoard scalars, checkpoint atomically every ``checkpoint_every`` steps,
 resume exactly (model, optimizer, RNG and step; the batches of step k depend only on the seed
 and k), and stop on a non-finite loss before touching the weights, so the last checkpoint is the
-last good state.
+last good state. A finished run resumed with more steps goes on from where it ended.
 """
 
 from __future__ import annotations
@@ -37,17 +37,30 @@ class LoopConfig:
     seed: int = 0
 
 
-def _start(folder: Path, config: dict, resume: bool, restore) -> int:
+def _identity(config: LoopConfig, **more) -> dict:
+    """The settings a checkpoint must share with the run that resumes it.
+
+    The number of steps is not among them: the batches of step k depend only on the seed and k and
+    the learning rate is constant, so resuming a finished run with more steps extends it to exactly
+    the run that would have been made with those steps from the start.
+    """
+    return {k: v for k, v in asdict(config).items() if k not in ("steps", "checkpoint_every")} | more
+
+
+def _start(folder: Path, config: LoopConfig, identity: dict, resume: bool, restore) -> int:
     """The step to start from: 0, or the checkpoint's when resuming (``restore`` loads its state)."""
     path = folder / CHECKPOINT
     if not resume:
         if path.exists():
             raise CheckpointError(f"{path} exists: pass --resume to continue that run, or choose another --run")
         return 0
-    payload = load_checkpoint(path, config)
+    payload = load_checkpoint(path, identity)
+    step = int(payload["step"])
+    if step > config.steps:
+        raise CheckpointError(f"{path} is at step {step}, past the {config.steps} steps asked for: ask for at least {step}")
     restore(payload)
     set_rng_state(payload["rng"])
-    return int(payload["step"])
+    return step
 
 
 def _check_finite(loss: torch.Tensor, step: int, folder: Path) -> None:
@@ -73,13 +86,13 @@ def train_mle(
     """Teacher-forced MLE (equation 6), plus the emotion loss when the policy has an emotion head."""
     device = next(policy.parameters()).device
     optimizer = torch.optim.Adam(policy.parameters(), lr=config.learning_rate)
-    identity = {**asdict(config), "policy": asdict(policy.config), "examples": len(data)}
+    identity = _identity(config, policy=asdict(policy.config), examples=len(data))
 
     def restore(payload):
         policy.load_state_dict(payload["model"])
         optimizer.load_state_dict(payload["optimizer"])
 
-    start = _start(folder, identity, resume, restore)
+    start = _start(folder, config, identity, resume, restore)
     multiseq = policy.emotion_head is not None
     policy.train()
     for step in tqdm(range(start + 1, config.steps + 1), desc=tag, initial=start, total=config.steps, disable=quiet):
@@ -136,7 +149,7 @@ def train_reinforce(
 ) -> dict:
     """``config.steps`` REINFORCE updates of ``agent``, logging rewards, losses, entropy and samples."""
     envs = agent.envs
-    identity = {**asdict(config), "policy": asdict(agent.policy.config), "agent": asdict(agent.config), "envs": envs.num_envs}
+    identity = _identity(config, policy=asdict(agent.policy.config), agent=asdict(agent.config), envs=envs.num_envs)
 
     def restore(payload):
         agent.policy.load_state_dict(payload["model"])
@@ -146,7 +159,7 @@ def train_reinforce(
         history.extend(payload["history"])
 
     history: list[list[float]] = []
-    start = _start(folder, identity, resume, restore)
+    start = _start(folder, config, identity, resume, restore)
     if start == 0:
         envs.reset(seed=config.seed)
     for step in tqdm(range(start + 1, config.steps + 1), desc=tag, initial=start, total=config.steps, disable=quiet):
@@ -177,6 +190,7 @@ def _samples_markdown(agent: ReinforceAgent, n: int = 4) -> str:
 
     tokenizer = load_tokenizer()
     context = agent.envs.batch.context[:n]
+    agent.policy.eval()  # greedy means without dropout; and dropout would draw from the run's RNG
     with torch.no_grad():
         decoded = agent.policy.generate(context, agent.envs.max_response_tokens, greedy=True)
     rows = ["| context | response |", "|---|---|"]

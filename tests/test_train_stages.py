@@ -130,8 +130,23 @@ def test_rl_with_any_registered_reward_and_resume(tmp_path):
     assert result.returncode == 0, result.stderr
     history = json.loads((tmp_path / "metrics.json").read_text())["rl_vader"]["reward_history"]
     assert [step for step, _ in history] == [1, 2, 3, 4] and all(0 <= r <= 1 for _, r in history)
-    again = train("rl", "--reward", "vader", "--run", str(tmp_path), "--rl-updates", "6", "--resume", *TINY)
-    assert again.returncode == 2 and "other settings" in again.stderr  # a longer run is another run
+
+
+def test_a_finished_run_resumed_with_more_steps_is_the_longer_run(tmp_path):
+    straight, extended = tmp_path / "straight", tmp_path / "extended"
+    for stage, flag, folder in (("mle", "--mle-steps", "seq2seq"), ("rl", "--rl-updates", "rl_vader")):
+        reward = ["--reward", "vader"] if stage == "rl" else []
+        assert train(stage, *reward, "--run", str(straight), flag, "6", *TINY).returncode == 0
+        assert train(stage, *reward, "--run", str(extended), flag, "4", *TINY).returncode == 0
+        result = train(stage, *reward, "--run", str(extended), flag, "6", "--resume", *TINY)
+        assert result.returncode == 0, result.stderr
+        a, b = weights(straight / folder), weights(extended / folder)
+        assert all(torch.equal(a[k], b[k]) for k in a), stage
+        fewer = train(stage, *reward, "--run", str(extended), flag, "5", "--resume", *TINY)
+        assert fewer.returncode == 2 and "is at step 6, past the 5 steps asked for" in fewer.stderr
+    metrics = [json.loads((run / "metrics.json").read_text())["rl_vader"] for run in (straight, extended)]
+    assert [step for step, _ in metrics[1]["reward_history"]] == [1, 2, 3, 4, 5, 6]
+    assert metrics[0] == metrics[1]
 
 
 def test_quiet_draws_no_progress_bar_even_where_transformers_loads_a_model(tmp_path, tiny_bert):
