@@ -54,6 +54,8 @@ class Preset:
     mle_learning_rate: float = 1e-3
     rl_learning_rate: float = 1e-4
     """The paper searches [1e-4, 1e-3]; RL from a pretrained policy wants the low end."""
+    rl_weight: float = 0.25
+    """lambda of equation 10, the weight of the REINFORCE loss against MLE (the paper's 0.25)."""
     checkpoint_every: int = 50
     eval_examples: int = 500
     """Held-out contexts that evaluation answers."""
@@ -277,12 +279,13 @@ def run_rl(args: argparse.Namespace) -> int:
         max_context_tokens=preset.max_context_tokens, max_response_tokens=preset.max_response_tokens, device=device,
     )
     agent = ReinforceAgent(Seq2SeqPolicy.load(start, expected_vocab_size=envs.single_action_space.n), envs,
-                           ReinforceConfig(learning_rate=preset.rl_learning_rate))
+                           ReinforceConfig(learning_rate=preset.rl_learning_rate, rl_weight=preset.rl_weight))
     loop = LoopConfig(preset.rl_updates, preset.rl_envs, preset.rl_learning_rate, checkpoint_every=preset.checkpoint_every, seed=args.seed)
     with writer_for(run, name, {**asdict(loop), "reward": args.reward}) as writer:
         metrics = train_reinforce(agent, loop, run / name, writer, name, args.resume, args.quiet)
     agent.policy.save(run / name / "policy")
-    update_metrics(run, name, {**metrics, "reward_model": str(args.reward), "learning_rate": loop.learning_rate})
+    update_metrics(run, name, {**metrics, "reward_model": str(args.reward), "learning_rate": loop.learning_rate,
+                               "rl_weight": agent.config.rl_weight})
     log(args, f"{name}: saved {run / name / 'policy'} (mean reward of the last updates {metrics['final_reward']:.3f})")
     return 0
 
@@ -456,6 +459,7 @@ def add_preset(parser: argparse.ArgumentParser, resume: bool = True) -> None:
     parser.add_argument("--rl-envs", type=int, default=None, help="override the preset's environments per update")
     parser.add_argument("--mle-learning-rate", type=float, default=None, help="override the preset's MLE learning rate")
     parser.add_argument("--rl-learning-rate", type=float, default=None, help="override the preset's REINFORCE learning rate")
+    parser.add_argument("--rl-weight", type=float, default=None, help="override the preset's lambda of equation 10")
     parser.add_argument("--checkpoint-every", type=int, default=None, help="override the preset's checkpoint interval")
     parser.add_argument("--eval-examples", type=int, default=None, help="override the preset's held-out contexts")
     if resume:

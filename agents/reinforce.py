@@ -43,6 +43,10 @@ class ReinforceConfig:
     bf16: bool = True
     """bf16 autocast on CUDA (ignored on the CPU)."""
 
+    def __post_init__(self) -> None:
+        if not 0 <= self.rl_weight <= 1:
+            raise ValueError(f"rl_weight (lambda of equation 10) must lie in [0, 1], got {self.rl_weight}")
+
 
 @dataclass
 class UpdateStats:

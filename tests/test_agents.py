@@ -282,3 +282,9 @@ def test_checkpoint_round_trip_and_mismatches(tmp_path):
         Seq2SeqPolicy.load(tmp_path / "policy")
     with pytest.raises(ValueError, match="does not match the environment"):
         ReinforceAgent(Seq2SeqPolicy(TOY), HappyBotVectorEnv(2, reward_model="vader", corpus=USERS, device="cpu"))
+
+
+@pytest.mark.parametrize("rl_weight", [-0.1, 1.5])
+def test_rl_weight_outside_zero_one_is_refused(rl_weight):
+    with pytest.raises(ValueError, match=rf"rl_weight \(lambda of equation 10\) must lie in \[0, 1\], got {rl_weight}"):
+        ReinforceConfig(rl_weight=rl_weight)

@@ -15,7 +15,7 @@ def run(tmp_path_factory):
     result = subprocess.run(
         [sys.executable, str(REPO_ROOT / "train.py"), "pipeline", "--preset", "tiny", "--data-dir", str(FIXTURES),
          "--run", str(folder), "--device", "cpu", "--quiet", "--rl-updates", "3",  # the tiny preset says 2
-         "--rl-learning-rate", "3e-4"],
+         "--rl-learning-rate", "3e-4", "--rl-weight", "0.5"],
         capture_output=True, text=True,
     )
     assert result.returncode == 0, result.stderr + result.stdout
@@ -60,6 +60,7 @@ def test_the_pipelines_size_flags_reach_its_stages(run):
     metrics = json.loads((run / "metrics.json").read_text())
     assert [len(metrics[name]["reward_history"]) for name in ("rl_current", "rl_lookahead")] == [3, 3]
     assert [metrics[name]["learning_rate"] for name in ("rl_current", "rl_lookahead")] == [3e-4, 3e-4]
+    assert [metrics[name]["rl_weight"] for name in ("rl_current", "rl_lookahead")] == [0.5, 0.5]
 
 
 def test_report_says_how_it_was_made(run):
@@ -68,7 +69,7 @@ def test_report_says_how_it_was_made(run):
     assert list(record["wall_seconds"]) == stages and all(t > 0 for t in record["wall_seconds"].values())
     assert record["total_seconds"] == pytest.approx(sum(record["wall_seconds"].values()), abs=0.2)
     assert record["seed"] == 0 and record["preset"] == "tiny" and record["sizes"]["rl_updates"] == 3
-    assert record["sizes"]["rl_learning_rate"] == 3e-4
+    assert record["sizes"]["rl_learning_rate"] == 3e-4 and record["sizes"]["rl_weight"] == 0.5
     assert "CPU cores" in record["hardware"] and record["commit"]
     report = (run / "results.md").read_text()
     assert "## Run" in report and f"| total | {record['total_seconds']} |" in report
