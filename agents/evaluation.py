@@ -53,23 +53,38 @@ def text_metrics(responses: list[str], references: list[str]) -> dict:
     }
 
 
-def reward_metrics(users: list[str], responses: list[str], scorers: dict[str, reward_models.RewardModel]) -> dict:
-    return {f"mean_{name}": round(float(model(users, responses).mean()), 4) for name, model in scorers.items()}
+def reward_scores(users: list[str], responses: list[str], scorers: dict[str, reward_models.RewardModel]) -> dict[str, torch.Tensor]:
+    return {name: model(users, responses).float().cpu() for name, model in scorers.items()}
+
+
+def reward_metrics(scores: dict[str, torch.Tensor]) -> dict:
+    return {f"mean_{name}": round(float(values.mean()), 4) for name, values in scores.items()}
 
 
 def evaluate(run: Path, data: PolicyData, max_tokens: int, scorers: dict[str, reward_models.RewardModel], device: torch.device) -> dict:
-    """Metrics and responses of every system found in ``run``, and of the gold responses."""
+    """Metrics and responses of every system found in ``run``, and of the gold responses.
+
+    Each context's ``lookahead`` score is kept too (``lookahead_scores``), so that differences
+    between systems can be set against their paired standard error.
+    """
     references = [r.lower() for r in data.responses]
-    results = {"examples": len(data), "systems": {}, "responses": {"gold": data.responses}, "users": data.users}
-    gold = {**text_metrics(references, references), **reward_metrics(data.users, data.responses, scorers)}
-    results["systems"]["Gold"] = gold
+    results = {"examples": len(data), "systems": {}, "responses": {"gold": data.responses}, "users": data.users,
+               "lookahead_scores": {}}
+
+    def add(name: str, responses: list[str]) -> None:
+        scores = reward_scores(data.users, responses, scorers)
+        results["systems"][name] = {**text_metrics(responses, references), **reward_metrics(scores)}
+        if "lookahead" in scores:
+            results["lookahead_scores"][name] = [round(float(x), 4) for x in scores["lookahead"]]
+
+    add("Gold", data.responses)
     for folder, name in SYSTEMS.items():
         if not (run / folder / "policy").is_dir():
             continue
         policy = Seq2SeqPolicy.load(run / folder / "policy").to(device)
         responses = respond(policy, data.context, max_tokens)
         results["responses"][name] = responses
-        results["systems"][name] = {**text_metrics(responses, references), **reward_metrics(data.users, responses, scorers)}
+        add(name, responses)
     return results
 
 
@@ -79,12 +94,15 @@ COLUMNS = (
 )
 
 
-def expected_outcome(systems: dict[str, dict]) -> list[tuple[str, str, bool]]:
+def expected_outcome(systems: dict[str, dict], lookahead_scores: dict[str, list[float]] | None = None) -> list[tuple[str, str, bool]]:
     """The paper's claims about RL Look-ahead, checked against Table 2: ``(claim, figures, holds)``.
 
     It should get the highest mean ``lookahead`` reward of the four systems, while its BLEU stays
     within 10% of Seq2Seq's and its distinct-2 does not fall below Seq2Seq's (a policy that games
-    the reward with one phrase fails the last two). Empty when a system is missing.
+    the reward with one phrase fails the last two). Empty when a system is missing. Given each
+    context's ``lookahead`` score, the figures add RL Look-ahead's difference from the best other
+    system and its paired standard error over the contexts: a difference within about two of
+    them could be the choice of contexts alone.
     """
     names = [name for name in SYSTEMS.values() if name in systems]
     if len(names) < len(SYSTEMS):
@@ -92,9 +110,14 @@ def expected_outcome(systems: dict[str, dict]) -> list[tuple[str, str, bool]]:
     lookahead, seq2seq = systems["RL Look-ahead"], systems["Seq2Seq"]
     rewards = {name: systems[name]["mean_lookahead"] for name in names}
     best = max(rewards, key=rewards.get)
+    rival = max((name for name in names if name != "RL Look-ahead"), key=rewards.get)
+    figures = f"RL Look-ahead {rewards['RL Look-ahead']}; best {best} {rewards[best]}"
+    if lookahead_scores and {"RL Look-ahead", rival} <= set(lookahead_scores) and len(lookahead_scores[rival]) > 1:
+        difference = torch.tensor(lookahead_scores["RL Look-ahead"]) - torch.tensor(lookahead_scores[rival])
+        error = difference.std() / len(difference) ** 0.5
+        figures += f"; against {rival} {difference.mean():+.4f} ± {error:.4f} (paired standard error)"
     return [
-        ("highest mean lookahead reward of the four systems",
-         f"RL Look-ahead {rewards['RL Look-ahead']}; best {best} {rewards[best]}", best == "RL Look-ahead"),
+        ("highest mean lookahead reward of the four systems", figures, best == "RL Look-ahead"),
         ("BLEU within 10% of Seq2Seq's", f"{lookahead['bleu']} against {seq2seq['bleu']}",
          lookahead["bleu"] >= 0.9 * seq2seq["bleu"]),
         ("distinct-2 not below Seq2Seq's", f"{lookahead['distinct_2']} against {seq2seq['distinct_2']}",
@@ -117,7 +140,7 @@ def write_report(results: dict, run: Path, reward_history: dict[str, list], reco
     lines.append("|---" * (len(COLUMNS) + 1) + "|")
     for name, metrics in results["systems"].items():
         lines.append(f"| {name} | " + " | ".join(str(metrics.get(key, "")) for key, _ in COLUMNS) + " |")
-    claims = expected_outcome(results["systems"])
+    claims = expected_outcome(results["systems"], results.get("lookahead_scores"))
     if claims:
         lines += ["", "## The paper's expected outcome for RL Look-ahead", "", "| claim | figures | holds |", "|---|---|---|"]
         lines += [f"| {claim} | {figures} | {'yes' if holds else '**no**'} |" for claim, figures, holds in claims]

@@ -31,9 +31,12 @@ def test_pipeline_trains_the_four_systems_and_reports(run):
     for metrics in results["systems"].values():
         assert {"bleu", "distinct_1", "distinct_2", "average_length", "mean_current", "mean_lookahead", "mean_vader"} <= set(metrics)
         assert 0 <= metrics["mean_lookahead"] <= 1
+    scores = results["lookahead_scores"]
+    assert set(scores) == set(results["systems"]) and all(len(s) == results["examples"] for s in scores.values())
+    assert all(abs(sum(scores[n]) / len(scores[n]) - m["mean_lookahead"]) < 1e-3 for n, m in results["systems"].items())
     report = (run / "results.md").read_text()
     assert "| RL Look-ahead |" in report and "## Sample responses (Table 3)" in report
-    assert "| highest mean lookahead reward of the four systems |" in report
+    assert "| highest mean lookahead reward of the four systems |" in report and "(paired standard error)" in report
     assert (run / "rewards.png").read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
 
 
@@ -46,6 +49,10 @@ def test_expected_outcome_checks_the_papers_three_claims():
     systems = {"Gold": system(0.9, 100, 0.8), "Seq2Seq": system(0.5, 2.0, 0.10), "MultiSeq": system(0.55, 2.1, 0.12),
                "RL Current": system(0.6, 1.9, 0.09), "RL Look-ahead": system(0.7, 1.85, 0.10)}
     assert [holds for _, _, holds in expected_outcome(systems)] == [True, True, True]  # Gold is not a system
+    # per-context scores give the difference from the runner-up and its paired standard error
+    scores = {"RL Look-ahead": [0.6, 0.8], "RL Current": [0.5, 0.5], "Gold": [1.0, 1.0]}
+    assert expected_outcome(systems, scores)[0][1] == (
+        "RL Look-ahead 0.7; best RL Look-ahead 0.7; against RL Current +0.2000 ± 0.1000 (paired standard error)")
     # a policy that games its reward: the best reward, one phrase, no overlap with the gold responses
     systems["RL Look-ahead"] = system(0.95, 1.7, 0.02)
     assert [holds for _, _, holds in expected_outcome(systems)] == [True, False, False]
