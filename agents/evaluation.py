@@ -72,8 +72,10 @@ def evaluate(run: Path, data: PolicyData, max_tokens: int, scorers: dict[str, re
                "lookahead_scores": {}}
 
     def add(name: str, responses: list[str]) -> None:
-        scores = reward_scores(data.users, responses, scorers)
-        results["systems"][name] = {**text_metrics(responses, references), **reward_metrics(scores)}
+        scores = reward_scores(data.users, responses, scorers)  # as written: VADER reads capitals as emphasis
+        # the policies write lowercase (an uncased vocabulary), so the gold responses are counted lowercased too
+        lowercased = [r.lower() for r in responses]
+        results["systems"][name] = {**text_metrics(lowercased, references), **reward_metrics(scores)}
         if "lookahead" in scores:
             results["lookahead_scores"][name] = [round(float(x), 4) for x in scores["lookahead"]]
 

@@ -24,6 +24,8 @@ def run(tmp_path_factory):
 
 
 def test_pipeline_trains_the_four_systems_and_reports(run):
+    from agents.evaluation import distinct
+
     for system in ("seq2seq", "multiseq", "rl_current", "rl_lookahead"):
         assert (run / system / "policy" / "model.safetensors").is_file(), system
     results = json.loads((run / "results.json").read_text())
@@ -31,6 +33,9 @@ def test_pipeline_trains_the_four_systems_and_reports(run):
     for metrics in results["systems"].values():
         assert {"bleu", "distinct_1", "distinct_2", "average_length", "mean_current", "mean_lookahead", "mean_vader"} <= set(metrics)
         assert 0 <= metrics["mean_lookahead"] <= 1
+    gold = [r.lower() for r in results["responses"]["gold"]]
+    assert gold != results["responses"]["gold"]  # the fixtures have capitals, which the policies cannot write
+    assert results["systems"]["Gold"]["distinct_1"] == round(distinct(gold, 1), 4)  # so Gold is counted lowercased
     scores = results["lookahead_scores"]
     assert set(scores) == set(results["systems"]) and all(len(s) == results["examples"] for s in scores.values())
     assert all(abs(sum(scores[n]) / len(scores[n]) - m["mean_lookahead"]) < 1e-3 for n, m in results["systems"].items())
