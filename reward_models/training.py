@@ -23,7 +23,7 @@ from tqdm.auto import tqdm
 from transformers import AutoModelForSequenceClassification, PreTrainedModel, get_linear_schedule_with_warmup
 
 from happybot_env.atomic import atomic_directory
-from happybot_env.tokenizer import encoder_path, load_tokenizer
+from happybot_env.tokenizer import encoder_path, load_tokenizer, uncut_ids
 
 from .bert import INPUTS, METADATA_FILE, quiet_transformers, resolve_device
 from .inputs import build_inputs, pad_token_lists
@@ -100,7 +100,7 @@ class Encoded:
         self.config = config
         self.special = {"cls_id": tokenizer.cls_token_id, "sep_id": tokenizer.sep_token_id, "pad_id": tokenizer.pad_token_id}
         texts = [e.text for e in examples] + [e.user for e in examples]
-        ids = tokenizer(texts, add_special_tokens=False)["input_ids"] if texts else []
+        ids = uncut_ids(texts, tokenizer)
         n = len(examples)
         self.texts = [t[: config.max_length] for t in ids[:n]]
         self.users = [u[-config.max_length :] if u else [] for u in ids[n:]]

@@ -1,3 +1,5 @@
+import logging
+
 from happybot_env.tokenizer import encoder_path, load_tokenizer
 
 
@@ -17,3 +19,26 @@ def test_shared_wordpiece_vocabulary_loads_offline(monkeypatch):
 def test_encoder_folder_holds_weights_and_vocabulary():
     folder = encoder_path()
     assert (folder / "vocab.txt").is_file() and (folder / "model.safetensors").is_file()
+
+
+def test_long_texts_are_cut_without_a_false_alarm():
+    from happybot_env.episodes import encode_contexts
+
+    class Recorder(logging.Handler):
+        def __init__(self) -> None:
+            super().__init__()
+            self.messages: list[str] = []
+
+        def emit(self, record: logging.LogRecord) -> None:
+            self.messages.append(record.getMessage())
+
+    transformers_logger = logging.getLogger("transformers")  # it does not propagate to the root logger
+    recorder = Recorder()
+    transformers_logger.addHandler(recorder)
+    load_tokenizer().deprecation_warnings.clear()  # transformers warns once per tokenizer; another test may have used it
+    try:
+        context, truncated, _ = encode_contexts([""], ["so sad " * 400], max_context_tokens=16)
+    finally:
+        transformers_logger.removeHandler(recorder)
+    assert truncated.tolist() == [True] and context.shape == (1, 16)
+    assert not any("Token indices sequence length" in m for m in recorder.messages)  # HappyBot cuts to its own limits
