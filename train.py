@@ -450,6 +450,14 @@ def add_common(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--quiet", action="store_true", help="plain logs, no progress bars")
 
 
+def unit_interval(text: str) -> float:
+    """``--rl-weight``: refused outside [0, 1] by the parser, before any data or model loads."""
+    value = float(text)
+    if not 0 <= value <= 1:
+        raise argparse.ArgumentTypeError(f"lambda of equation 10 must lie in [0, 1], got {value}")
+    return value
+
+
 def add_preset(parser: argparse.ArgumentParser, resume: bool = True) -> None:
     parser.add_argument("--preset", choices=sorted(PRESETS), default=None,
                         help="experiment sizes (default: paper with --data-dir, small without)")
@@ -459,7 +467,7 @@ def add_preset(parser: argparse.ArgumentParser, resume: bool = True) -> None:
     parser.add_argument("--rl-envs", type=int, default=None, help="override the preset's environments per update")
     parser.add_argument("--mle-learning-rate", type=float, default=None, help="override the preset's MLE learning rate")
     parser.add_argument("--rl-learning-rate", type=float, default=None, help="override the preset's REINFORCE learning rate")
-    parser.add_argument("--rl-weight", type=float, default=None, help="override the preset's lambda of equation 10")
+    parser.add_argument("--rl-weight", type=unit_interval, default=None, help="override the preset's lambda of equation 10")
     parser.add_argument("--checkpoint-every", type=int, default=None, help="override the preset's checkpoint interval")
     parser.add_argument("--eval-examples", type=int, default=None, help="override the preset's held-out contexts")
     if resume:

@@ -168,6 +168,13 @@ def test_unknown_stage_or_flag(argv):
     assert train(*argv).returncode == 2
 
 
+@pytest.mark.parametrize("weight", ["2", "-0.5"])
+def test_lambda_outside_zero_one_is_refused_before_anything_loads(tmp_path, weight):
+    result = train("rl", "--reward", "vader", "--run", str(tmp_path), "--rl-weight", weight, *TINY)
+    assert result.returncode == 2 and f"argument --rl-weight: lambda of equation 10 must lie in [0, 1], got {float(weight)}" in result.stderr
+    assert not any(tmp_path.iterdir())  # refused by the parser: not even the run folder was made
+
+
 def test_every_stage_has_help():
     for stage in ("data", "classifier", "label", "predictor", "mle", "rl", "evaluate", "chat", "sb3", "pipeline"):
         result = train(stage, "--help")
