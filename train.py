@@ -11,6 +11,7 @@
     python train.py chat                talk to a trained policy
     python train.py sb3                 stable-baselines3 PPO in HappyBot-v0
     python train.py pipeline            all of the above, in order, skipping what is done
+    python train.py compare RUN RUN...  runs of other seeds side by side: mean ± s.d. and the claims
 
 Every stage reads and writes one run folder (``--run``, default ``runs/default``): TensorBoard
 event files (``tensorboard --logdir runs/default``), models in safetensors, ``metrics.json``.
@@ -365,6 +366,18 @@ def run_sb3(args: argparse.Namespace) -> int:
     return 0
 
 
+def run_compare(args: argparse.Namespace) -> int:
+    """Print, as Markdown, the evaluated runs side by side: Table 2 as mean ± s.d. and the paper's claims run by run."""
+    from agents.comparison import compare, load_run
+
+    runs = {}
+    for folder in args.runs:
+        results, seed = load_run(folder)
+        runs[f"{folder}" + (f" (seed {seed})" if seed is not None else "")] = results
+    print(compare(runs), end="")
+    return 0
+
+
 def pipeline_stages(args: argparse.Namespace) -> list[tuple[str, list[str], Path]]:
     """``(label, argv, output)`` of each stage, in order; a stage whose output exists is skipped."""
     run, preset = args.run, preset_of(args)
@@ -515,6 +528,9 @@ def build_parser() -> argparse.ArgumentParser:
     sb3.add_argument("--reward", default="lookahead")
     add_preset(sb3, resume=False)
     add_preset(stage("pipeline", run_pipeline, "every stage in order (the default)"))
+    compare = stages.add_parser("compare", help="compare evaluated runs (seeds)", description=run_compare.__doc__)
+    compare.add_argument("runs", type=Path, nargs="+", help="run folders holding results.json")
+    compare.set_defaults(run_stage=run_compare)
     return parser
 
 
@@ -523,7 +539,7 @@ def main(argv: list[str] | None = None) -> int:
     if not argv or (argv[0].startswith("-") and argv[0] not in ("-h", "--help")):
         argv = ["pipeline", *argv]  # no stage named: the whole pipeline, with the flags given
     args = build_parser().parse_args(argv)
-    if args.quiet:
+    if getattr(args, "quiet", False):
         from transformers.utils import logging as transformers_logging
 
         transformers_logging.disable_progress_bar()  # its bar for loading weights, on every reward model

@@ -176,6 +176,6 @@ def test_lambda_outside_zero_one_is_refused_before_anything_loads(tmp_path, weig
 
 
 def test_every_stage_has_help():
-    for stage in ("data", "classifier", "label", "predictor", "mle", "rl", "evaluate", "chat", "sb3", "pipeline"):
+    for stage in ("data", "classifier", "label", "predictor", "mle", "rl", "evaluate", "chat", "sb3", "pipeline", "compare"):
         result = train(stage, "--help")
         assert result.returncode == 0 and "usage:" in result.stdout, stage

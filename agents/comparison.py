@@ -1,0 +1,74 @@
+"""Several runs of one experiment side by side: Table 2 as mean ± standard deviation over the runs,
+and the paper's claims about RL Look-ahead run by run.
+
+One run cannot settle the claims at small scale: a policy's greedy ``lookahead`` score moves by 0.02
+to 0.04 between checkpoints 50 updates apart (docs/RESULTS.md), as much as the gaps between the
+systems, and the paired standard error of one run covers only the choice of contexts. Repeating the
+experiment with other seeds (``train.py pipeline --seed K --run runs/seed-K``) and comparing the runs
+(``train.py compare runs/seed-*``) shows the spread that one table hides.
+"""
+
+from __future__ import annotations
+
+import json
+import statistics
+from pathlib import Path
+
+from .evaluation import COLUMNS, SYSTEMS, expected_outcome
+
+
+def load_run(folder: Path) -> tuple[dict, int | None]:
+    """The evaluation results of a run folder, and the seed its pipeline record names (None without one)."""
+    path = folder / "results.json"
+    if not path.is_file():
+        raise FileNotFoundError(f"{path} does not exist: run `train.py evaluate --run {folder}` first")
+    metrics = folder / "metrics.json"
+    record = json.loads(metrics.read_text()).get("pipeline", {}) if metrics.is_file() else {}
+    return json.loads(path.read_text()), record.get("seed")
+
+
+def spread(values: list[float], digits: int) -> str:
+    """``mean ± sample standard deviation``, or the mean alone for one value."""
+    mean = f"{statistics.mean(values):.{digits}f}"
+    return f"{mean} ± {statistics.stdev(values):.{digits}f}" if len(values) > 1 else mean
+
+
+def lookahead_margin(systems: dict[str, dict]) -> float:
+    """RL Look-ahead's mean ``lookahead`` reward minus the best of the three other systems'."""
+    others = [systems[name]["mean_lookahead"] for name in SYSTEMS.values() if name != "RL Look-ahead"]
+    return systems["RL Look-ahead"]["mean_lookahead"] - max(others)
+
+
+def compare(runs: dict[str, dict]) -> str:
+    """A Markdown report on ``{name: results.json contents}`` of runs answering the same contexts."""
+    names = list(runs)
+    first = runs[names[0]]
+    for name in names[1:]:
+        if runs[name]["users"] != first["users"]:
+            raise ValueError(f"{name} answered other held-out contexts than {names[0]}: compare runs of one experiment")
+    systems = [s for s in first["systems"] if all(s in results["systems"] for results in runs.values())]
+    lines = [f"# HappyBot: {len(runs)} runs compared ({first['examples']} held-out contexts each)", ""]
+    lines += [f"- run {i}: {name}" for i, name in enumerate(names, 1)]
+    over = f"mean ± standard deviation over {len(runs)} runs" if len(runs) > 1 else "one run"
+    lines += ["", f"## Automatic metrics (Table 2), {over}", ""]
+    lines.append("| system | " + " | ".join(title for _, title in COLUMNS) + " |")
+    lines.append("|---" * (len(COLUMNS) + 1) + "|")
+    for system in systems:
+        cells = [spread([results["systems"][system][key] for results in runs.values()], 2 if key == "bleu" else 4)
+                 for key, _ in COLUMNS]
+        lines.append(f"| {system} | " + " | ".join(cells) + " |")
+
+    complete = {name: results for name, results in runs.items() if set(SYSTEMS.values()) <= set(results["systems"])}
+    if complete:
+        claims = {name: expected_outcome(results["systems"]) for name, results in complete.items()}
+        lines += ["", "## The paper's expected outcome for RL Look-ahead, run by run", "",
+                  "| claim | " + " | ".join(f"run {names.index(name) + 1}" for name in complete) + " | holds in |", "|---" * (len(complete) + 2) + "|"]
+        for i, (claim, _, _) in enumerate(next(iter(claims.values()))):
+            holds = [outcome[i][2] for outcome in claims.values()]
+            lines.append(f"| {claim} | " + " | ".join("yes" if h else "**no**" for h in holds)
+                         + f" | {sum(holds)} of {len(holds)} |")
+        margins = [lookahead_margin(results["systems"]) for results in complete.values()]
+        error = f" ± {statistics.stdev(margins) / len(margins) ** 0.5:.4f} (standard error over the runs)" if len(margins) > 1 else ""
+        lines += ["", f"RL Look-ahead's mean lookahead reward minus the best other system's: "
+                  f"{statistics.mean(margins):+.4f}{error}; run by run " + ", ".join(f"{m:+.4f}" for m in margins) + "."]
+    return "\n".join(lines) + "\n"

@@ -1,0 +1,64 @@
+"""`train.py compare`: runs of one experiment side by side, with their spread and the claims run by run."""
+
+import json
+
+import pytest
+
+import train
+from agents.comparison import compare
+from agents.evaluation import COLUMNS
+
+
+def results(lookahead: dict[str, float], bleu: float = 2.0, users=("I lost my job.", "We won!")) -> dict:
+    """results.json of a run whose systems differ only in their mean lookahead reward (and RL Look-ahead's BLEU)."""
+    systems = {}
+    for name, value in lookahead.items():
+        systems[name] = {key: 0.5 for key, _ in COLUMNS} | {"mean_lookahead": value, "bleu": 2.0, "distinct_2": 0.1}
+    systems["RL Look-ahead"]["bleu"] = bleu
+    return {"examples": len(users), "users": list(users), "systems": systems}
+
+
+def rewards(rl_lookahead: float) -> dict[str, float]:
+    return {"Gold": 0.6, "Seq2Seq": 0.60, "MultiSeq": 0.62, "RL Current": 0.64, "RL Look-ahead": rl_lookahead}
+
+
+def test_compare_gives_mean_and_spread_and_the_claims_run_by_run():
+    report = compare({"a (seed 0)": results(rewards(0.70)), "b (seed 1)": results(rewards(0.60), bleu=1.0)})
+    assert "- run 1: a (seed 0)" in report and "- run 2: b (seed 1)" in report
+    # 0.70 and 0.60: mean 0.65, sample standard deviation 0.0707; the other columns do not vary
+    assert "| RL Look-ahead | 1.50 ± 0.71 | 0.5000 ± 0.0000 |" in report and "| 0.6500 ± 0.0707 |" in report
+    assert "| highest mean lookahead reward of the four systems | yes | **no** | 1 of 2 |" in report
+    assert "| BLEU within 10% of Seq2Seq's | yes | **no** | 1 of 2 |" in report
+    # margins over the best other system (RL Current, 0.64): +0.06 and -0.04; standard error 0.05
+    assert "+0.0100 ± 0.0500 (standard error over the runs); run by run +0.0600, -0.0400." in report
+
+
+def test_one_run_has_no_spread():
+    report = compare({"a": results(rewards(0.70))})
+    assert "| Seq2Seq | 2.00 | 0.5000 |" in report and "run by run +0.0600." in report
+    assert "(Table 2), one run" in report and "±" not in report
+
+
+def test_runs_without_all_four_systems_leave_the_claims_out():
+    partial = rewards(0.70)
+    del partial["RL Current"]
+    report = compare({"a": results(partial), "b": results(partial)})
+    assert "| RL Look-ahead |" in report and "expected outcome" not in report
+
+
+def test_runs_on_other_contexts_are_refused():
+    with pytest.raises(ValueError, match="b answered other held-out contexts than a"):
+        compare({"a": results(rewards(0.7)), "b": results(rewards(0.7), users=("Hello.", "Bye."))})
+
+
+def test_compare_command_reads_run_folders_and_names_their_seeds(tmp_path, capsys):
+    for seed, value in ((0, 0.70), (1, 0.66)):
+        folder = tmp_path / f"seed-{seed}"
+        folder.mkdir()
+        (folder / "results.json").write_text(json.dumps(results(rewards(value))))
+        (folder / "metrics.json").write_text(json.dumps({"pipeline": {"seed": seed}}))
+    assert train.main(["compare", str(tmp_path / "seed-0"), str(tmp_path / "seed-1")]) == 0
+    report = capsys.readouterr().out
+    assert f"- run 2: {tmp_path / 'seed-1'} (seed 1)" in report and "| 2 of 2 |" in report
+    assert train.main(["compare", str(tmp_path / "seed-0"), str(tmp_path / "missing")]) == 2
+    assert f"{tmp_path / 'missing' / 'results.json'} does not exist" in capsys.readouterr().err
