@@ -54,8 +54,10 @@ def compare(runs: dict[str, dict]) -> str:
     lines.append("| system | " + " | ".join(title for _, title in COLUMNS) + " |")
     lines.append("|---" * (len(COLUMNS) + 1) + "|")
     for system in systems:
-        cells = [spread([results["systems"][system][key] for results in runs.values()], 2 if key == "bleu" else 4)
-                 for key, _ in COLUMNS]
+        cells = []
+        for key, _ in COLUMNS:
+            values = [results["systems"][system].get(key) for results in runs.values()]
+            cells.append("" if None in values else spread(values, 2 if key == "bleu" else 4))  # older runs lack a column
         lines.append(f"| {system} | " + " | ".join(cells) + " |")
 
     complete = {name: results for name, results in runs.items() if set(SYSTEMS.values()) <= set(results["systems"])}

@@ -5,6 +5,11 @@ the gold responses), distinct-1 and distinct-2 (distinct n-grams over all n-gram
 responses), average length in words, the share of responses that are exact repeats of another
 (``repeated_responses``) and the most frequent responses, which together expose a policy that
 games its reward with one generic phrase, and the mean ``current``, ``lookahead`` and VADER scores.
+
+One more figure exposes a policy that games the look-ahead reward with cheer:
+``positive_to_negative``, the share of replies that the ``current`` classifier scores positive among
+the contexts whose user turn it scores negative. The gold replies set the reference: a listener
+answers most sad news in kind ("i'm sorry to hear that"), not with "congratulations!".
 """
 
 from __future__ import annotations
@@ -61,6 +66,15 @@ def reward_metrics(scores: dict[str, torch.Tensor]) -> dict:
     return {f"mean_{name}": round(float(values.mean()), 4) for name, values in scores.items()}
 
 
+def positive_to_negative(user_positive: torch.Tensor, reply_positive: torch.Tensor) -> float | None:
+    """The share of replies scored positive (above 0.5) among the contexts whose user turn is scored
+    negative; None when no user turn is."""
+    negative = user_positive < 0.5
+    if not negative.any():
+        return None
+    return round(float((reply_positive[negative] > 0.5).float().mean()), 4)
+
+
 def evaluate(run: Path, data: PolicyData, max_tokens: int, scorers: dict[str, reward_models.RewardModel], device: torch.device) -> dict:
     """Metrics and responses of every system found in ``run``, and of the gold responses.
 
@@ -70,12 +84,16 @@ def evaluate(run: Path, data: PolicyData, max_tokens: int, scorers: dict[str, re
     references = [r.lower() for r in data.responses]
     results = {"examples": len(data), "systems": {}, "responses": {"gold": data.responses}, "users": data.users,
                "lookahead_scores": {}}
+    # the classifier reads a text alone, so the user turns are scored as texts of their own
+    user_positive = scorers["current"]([""] * len(data), data.users).float().cpu() if "current" in scorers else None
 
     def add(name: str, responses: list[str]) -> None:
         scores = reward_scores(data.users, responses, scorers)  # as written: VADER reads capitals as emphasis
         # the policies write lowercase (an uncased vocabulary), so the gold responses are counted lowercased too
         lowercased = [r.lower() for r in responses]
         results["systems"][name] = {**text_metrics(lowercased, references), **reward_metrics(scores)}
+        if user_positive is not None:
+            results["systems"][name]["positive_to_negative"] = positive_to_negative(user_positive, scores["current"])
         if "lookahead" in scores:
             results["lookahead_scores"][name] = [round(float(x), 4) for x in scores["lookahead"]]
 
@@ -92,7 +110,8 @@ def evaluate(run: Path, data: PolicyData, max_tokens: int, scorers: dict[str, re
 
 COLUMNS = (
     ("bleu", "BLEU"), ("distinct_1", "dist-1"), ("distinct_2", "dist-2"), ("average_length", "avg len"),
-    ("repeated_responses", "repeated"), ("mean_current", "current"), ("mean_lookahead", "lookahead"), ("mean_vader", "VADER"),
+    ("repeated_responses", "repeated"), ("positive_to_negative", "positive to negative"), ("mean_current", "current"),
+    ("mean_lookahead", "lookahead"), ("mean_vader", "VADER"),
 )
 
 
@@ -141,7 +160,9 @@ def write_report(results: dict, run: Path, reward_history: dict[str, list], reco
     lines.append("| system | " + " | ".join(title for _, title in COLUMNS) + " |")
     lines.append("|---" * (len(COLUMNS) + 1) + "|")
     for name, metrics in results["systems"].items():
-        lines.append(f"| {name} | " + " | ".join(str(metrics.get(key, "")) for key, _ in COLUMNS) + " |")
+        lines.append(f"| {name} | " + " | ".join("" if metrics.get(key) is None else str(metrics[key]) for key, _ in COLUMNS) + " |")
+    lines += ["", "\"positive to negative\": the share of replies that `current` scores positive, among the contexts "
+              "whose user turn it scores negative. A system far above Gold answers sad news with cheer."]
     claims = expected_outcome(results["systems"], results.get("lookahead_scores"))
     if claims:
         lines += ["", "## The paper's expected outcome for RL Look-ahead", "", "| claim | figures | holds |", "|---|---|---|"]

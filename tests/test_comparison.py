@@ -62,3 +62,11 @@ def test_compare_command_reads_run_folders_and_names_their_seeds(tmp_path, capsy
     assert f"- run 2: {tmp_path / 'seed-1'} (seed 1)" in report and "| 2 of 2 |" in report
     assert train.main(["compare", str(tmp_path / "seed-0"), str(tmp_path / "missing")]) == 2
     assert f"{tmp_path / 'missing' / 'results.json'} does not exist" in capsys.readouterr().err
+
+
+def test_a_column_that_an_older_run_lacks_is_left_empty():
+    older = results(rewards(0.70))
+    for metrics in older["systems"].values():
+        del metrics["positive_to_negative"]
+    report = compare({"a": results(rewards(0.70)), "b": older})
+    assert "| 0.5000 ± 0.0000 |  | 0.5000 ± 0.0000 |" in report  # repeated, (positive to negative), current

@@ -5,6 +5,7 @@ import subprocess
 import sys
 
 import pytest
+import torch
 
 from .conftest import FIXTURES, REPO_ROOT
 
@@ -66,6 +67,18 @@ def test_expected_outcome_checks_the_papers_three_claims():
                                             "RL Look-ahead 0.95; best RL Current 0.96", False)
     del systems["MultiSeq"]
     assert expected_outcome(systems) == []
+
+
+def test_positive_to_negative_counts_cheerful_replies_to_negative_user_turns(run):
+    from agents.evaluation import positive_to_negative
+
+    users = torch.tensor([0.1, 0.2, 0.3, 0.9])  # three negative user turns, one positive
+    replies = torch.tensor([0.8, 0.4, 0.6, 0.9])
+    assert positive_to_negative(users, replies) == round(2 / 3, 4)  # the positive user's cheerful reply does not count
+    assert positive_to_negative(torch.tensor([0.7, 0.9]), replies[:2]) is None
+    systems = json.loads((run / "results.json").read_text())["systems"]
+    assert all(0 <= metrics["positive_to_negative"] <= 1 for metrics in systems.values())
+    assert "| positive to negative |" in (run / "results.md").read_text()
 
 
 def test_the_pipelines_size_flags_reach_its_stages(run):
