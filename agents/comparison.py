@@ -14,7 +14,7 @@ import json
 import statistics
 from pathlib import Path
 
-from .evaluation import COLUMNS, SYSTEMS, expected_outcome
+from .evaluation import COLUMNS, SYSTEMS, best_rival, expected_outcome
 
 
 def load_run(folder: Path) -> tuple[dict, int | None]:
@@ -35,8 +35,7 @@ def spread(values: list[float], digits: int) -> str:
 
 def lookahead_margin(systems: dict[str, dict]) -> float:
     """RL Look-ahead's mean ``lookahead`` reward minus the best of the three other systems'."""
-    others = [systems[name]["mean_lookahead"] for name in SYSTEMS.values() if name != "RL Look-ahead"]
-    return systems["RL Look-ahead"]["mean_lookahead"] - max(others)
+    return systems["RL Look-ahead"]["mean_lookahead"] - systems[best_rival(systems)]["mean_lookahead"]
 
 
 def compare(runs: dict[str, dict]) -> str:

@@ -115,6 +115,11 @@ COLUMNS = (
 )
 
 
+def best_rival(systems: dict[str, dict]) -> str:
+    """The system other than RL Look-ahead with the highest mean ``lookahead`` reward (Gold is no system)."""
+    return max((name for name in SYSTEMS.values() if name != "RL Look-ahead"), key=lambda name: systems[name]["mean_lookahead"])
+
+
 def expected_outcome(systems: dict[str, dict], lookahead_scores: dict[str, list[float]] | None = None) -> list[tuple[str, str, bool]]:
     """The paper's claims about RL Look-ahead, checked against Table 2: ``(claim, figures, holds)``.
 
@@ -131,7 +136,7 @@ def expected_outcome(systems: dict[str, dict], lookahead_scores: dict[str, list[
     lookahead, seq2seq = systems["RL Look-ahead"], systems["Seq2Seq"]
     rewards = {name: systems[name]["mean_lookahead"] for name in names}
     best = max(rewards, key=rewards.get)
-    rival = max((name for name in names if name != "RL Look-ahead"), key=rewards.get)
+    rival = best_rival(systems)
     figures = f"RL Look-ahead {rewards['RL Look-ahead']}; best {best} {rewards[best]}"
     if lookahead_scores and {"RL Look-ahead", rival} <= set(lookahead_scores) and len(lookahead_scores[rival]) > 1:
         difference = torch.tensor(lookahead_scores["RL Look-ahead"]) - torch.tensor(lookahead_scores[rival])
