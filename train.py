@@ -304,7 +304,10 @@ def run_evaluate(args: argparse.Namespace) -> int:
     results = evaluate(run, data, preset.max_response_tokens, scorers, device)
     if len(results["systems"]) == 1:
         raise FileNotFoundError(f"no trained policy in {run}: run the mle and rl stages first")
-    write_report(results, run, reward_histories(run))
+    record = read_metrics(run).get("pipeline", {})
+    # a finished pipeline evaluated again keeps how it was made, and says what changed; a running one writes its own
+    record = {**record, "evaluated_again": provenance()} if "command" in record else None
+    write_report(results, run, reward_histories(run), record)
     update_metrics(run, "evaluate", results["systems"])
     log(args, f"evaluate: wrote {run / 'results.md'}, results.json and rewards.png")
     return 0
@@ -435,12 +438,10 @@ def run_pipeline(args: argparse.Namespace) -> int:
 
 def run_record(args: argparse.Namespace, wall_seconds: dict[str, float]) -> dict:
     """How a pipeline's results were made, for ``results.md``: enough to reproduce and compare them."""
-    from happybot_env.provenance import hardware, source_commit
+    from happybot_env.provenance import hardware
 
     return {
-        "command": " ".join(["python", *sys.argv]),
-        "commit": source_commit(),
-        "date": datetime.datetime.now(datetime.timezone.utc).isoformat(timespec="seconds"),
+        **provenance(),
         "hardware": hardware(device_of(args)),
         "seed": args.seed,
         "preset": preset_name(args),
@@ -448,6 +449,17 @@ def run_record(args: argparse.Namespace, wall_seconds: dict[str, float]) -> dict
         "data_dir": str(args.data_dir) if args.data_dir else None,
         "wall_seconds": wall_seconds,
         "total_seconds": round(sum(wall_seconds.values()), 1),
+    }
+
+
+def provenance() -> dict[str, str]:
+    """The command, commit and time of this invocation."""
+    from happybot_env.provenance import source_commit
+
+    return {
+        "command": " ".join(["python", *sys.argv]),
+        "commit": source_commit(),
+        "date": datetime.datetime.now(datetime.timezone.utc).isoformat(timespec="seconds"),
     }
 
 

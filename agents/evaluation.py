@@ -155,7 +155,7 @@ def write_report(results: dict, run: Path, reward_history: dict[str, list], reco
     """``results.json``, ``results.md`` (Table 2, Table 3-style samples) and ``rewards.png``.
 
     ``record`` (from ``train.py pipeline``) adds how the results were made: command, commit,
-    hardware, seed, sizes and the wall time of every stage.
+    hardware, seed, sizes and the wall time of every stage, and any later ``train.py evaluate``.
     """
     (run / "results.json").write_text(json.dumps(results, indent=2) + "\n")
     lines = [f"# HappyBot results ({results['examples']} held-out contexts)", ""]
@@ -206,6 +206,10 @@ def run_record_lines(record: dict) -> list[str]:
     ]
     lines += [f"| {stage} | {seconds} |" for stage, seconds in record["wall_seconds"].items()]
     lines += [f"| total | {record['total_seconds']} |", ""]
+    if "evaluated_again" in record:
+        again = record["evaluated_again"]
+        lines += [f"Evaluated again by `{again['command']}` (commit {again['commit']}, {again['date']}); "
+                  "the figures below are from that evaluation.", ""]
     return lines
 
 

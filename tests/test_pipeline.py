@@ -101,6 +101,22 @@ def test_report_says_how_it_was_made(run):
     assert all(f"| {stage} | {record['wall_seconds'][stage]} |" in report for stage in stages)
 
 
+def test_evaluating_again_keeps_the_record_and_says_so(run, tmp_path):
+    import shutil
+
+    copy = tmp_path / "run"
+    shutil.copytree(run, copy)
+    result = subprocess.run(
+        [sys.executable, str(REPO_ROOT / "train.py"), "evaluate", "--preset", "tiny", "--data-dir", str(FIXTURES),
+         "--run", str(copy), "--device", "cpu", "--quiet"],
+        capture_output=True, text=True,
+    )
+    assert result.returncode == 0, result.stderr
+    report = (copy / "results.md").read_text()
+    assert "## Run" in report and "- command: `python " in report and " pipeline " in report
+    assert "Evaluated again by `python " in report and " evaluate " in report.split("Evaluated again by")[1].split("\n")[0]
+
+
 def test_tensorboard_holds_the_namespaced_curves_and_samples(run):
     from tensorboard.backend.event_processing.event_accumulator import EventAccumulator
 
