@@ -34,6 +34,10 @@ class EpisodeBatch:
         self.device = device
         self.sep_id, self.pad_id = tokenizer.sep_token_id, tokenizer.pad_token_id
         self.vocab_size = tokenizer.vocab_size
+        # the response shown in info and scored through text skips special tokens, so the ids scored
+        # must skip them too; a lookup table indexed by the ids does that for the whole batch at once
+        self.special = torch.zeros(tokenizer.vocab_size, dtype=torch.bool, device=device)
+        self.special[tokenizer.all_special_ids] = True
         self.max_response_tokens = max_response_tokens
         n = num_envs
         self.key = torch.zeros(n, dtype=torch.long, device=device)
@@ -97,19 +101,17 @@ class EpisodeBatch:
         rewards = torch.zeros(len(actions), dtype=torch.float32, device=self.device)
         done = terminated | truncated
         if done.any():
-            rewards[done] = self.score(done, terminated[done])
+            rewards[done] = self.score(done)
         return rewards, terminated, truncated
 
-    def response_tokens(self, envs: torch.Tensor, drop_final_sep: torch.Tensor) -> torch.Tensor:
-        """The responses of ``envs`` as right-padded ids: no ``[SEP]`` at the end, no ``[PAD]`` inside."""
+    def response_tokens(self, envs: torch.Tensor) -> torch.Tensor:
+        """The responses of ``envs`` as right-padded ids without special tokens (the final ``[SEP]``
+        included), as the decoded ``response_text`` shows them; past its length a response is ``[PAD]``."""
         response = self.response[envs]
-        position = torch.arange(self.max_response_tokens, device=self.device)
-        length = self.length[envs] - drop_final_sep.long()
-        keep = (position < length.unsqueeze(1)) & (response != self.pad_id)
-        return compact_right(response, keep, self.pad_id)
+        return compact_right(response, ~self.special[response], self.pad_id)
 
-    def score(self, envs: torch.Tensor, drop_final_sep: torch.Tensor) -> torch.Tensor:
-        responses = self.response_tokens(envs, drop_final_sep)
+    def score(self, envs: torch.Tensor) -> torch.Tensor:
+        responses = self.response_tokens(envs)
         if self.reward_model.accepts_token_ids:
             scores = self.reward_model.score_token_ids(self.user[envs], responses)
             return check_scores(scores, len(responses), self.reward_model.name).to(self.device)

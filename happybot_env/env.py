@@ -63,7 +63,12 @@ class HappyBotEnv(gym.Env):
     ## Rewards
 
     0 on every step but the last; on the last, the reward model's score of (user turn, response
-    without its final ``[SEP]``), in [0, 1] for the built-in models.
+    without its final ``[SEP]``), in [0, 1] for the built-in models. Special tokens in the response
+    (``[PAD]``, ``[UNK]``, ``[CLS]``, ``[MASK]``) are dropped: the reward model scores the response
+    that ``info["response_text"]`` shows. A reward model that shares the vocabulary scores the token
+    ids without decoding them, which gives its score of the text when the response tokens are the
+    normal tokenisation of that text; a response of odd WordPiece fragments (``##s great``, which
+    re-tokenises as ``# # s great``) can score slightly differently from its text.
 
     ## Starting State
 

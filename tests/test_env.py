@@ -139,6 +139,18 @@ def test_reward_from_the_token_id_fast_path_matches_text_scoring(tmp_path):
     assert reward == pytest.approx(float(model([info["user"]], [info["response_text"]])[0]), abs=1e-6)
 
 
+@pytest.mark.parametrize("special", ["[UNK]", "[CLS]", "[MASK]", "[PAD]"])
+def test_special_tokens_the_agent_writes_are_not_scored_through_token_ids(tiny_bert, special):
+    model = reward_models.make(tiny_bert, input="pair", device="cpu")
+    assert model.accepts_token_ids
+    env = make_env(reward_model=model)
+    env.reset(seed=0)
+    for token in [TOKENIZER.convert_tokens_to_ids(special)] + ids("great") + [SEP]:
+        _, reward, terminated, _, info = env.step(token)
+    assert terminated and info["response_text"] == "great"
+    assert reward == pytest.approx(float(model([info["user"]], ["great"])[0]), abs=1e-6)
+
+
 @pytest.mark.parametrize("action, message", [(30522, "outside the vocabulary"), (-1, "outside the vocabulary"), (1.5, "one token id"), ([5, 6], "one token id")])
 def test_bad_actions(action, message):
     env = make_env()
