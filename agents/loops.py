@@ -2,8 +2,8 @@
 
 Both log namespaced TensorBoard scalars, checkpoint atomically every ``checkpoint_every`` steps,
 resume exactly (model, optimizer, RNG and step; the batches of step k depend only on the seed
-and k), and stop on a non-finite loss before touching the weights, so the last checkpoint is the
-last good state. A finished run resumed with more steps goes on from where it ended.
+and k), and stop on a non-finite loss or gradient before the optimizer steps, so no checkpoint
+ever holds non-finite weights. A finished run resumed with more steps goes on from where it ended.
 """
 
 from __future__ import annotations
@@ -63,10 +63,11 @@ def _start(folder: Path, config: LoopConfig, identity: dict, resume: bool, resto
     return step
 
 
-def _check_finite(loss: torch.Tensor, step: int, folder: Path) -> None:
-    if not torch.isfinite(loss):
+def _check_finite(value: torch.Tensor, step: int, folder: Path, what: str = "loss") -> None:
+    """Raise before the optimizer steps when ``value`` (the loss, or ``what`` else) is not finite."""
+    if not torch.isfinite(value):
         raise FloatingPointError(
-            f"non-finite loss ({loss.item()}) at step {step}; the weights were not updated and "
+            f"non-finite {what} ({value.item()}) at step {step}; the weights were not updated and "
             f"{folder / CHECKPOINT} holds the last good state"
         )
 
@@ -111,7 +112,9 @@ def train_mle(
         _check_finite(loss, step, folder)
         optimizer.zero_grad(set_to_none=True)
         loss.backward()
-        torch.nn.utils.clip_grad_norm_(policy.parameters(), config.max_grad_norm)
+        # a finite loss can still have infinite gradients, which clipping turns into NaN weights
+        norm = torch.nn.utils.clip_grad_norm_(policy.parameters(), config.max_grad_norm)
+        _check_finite(norm, step, folder, "gradient norm")
         optimizer.step()
         writer.add_scalar(f"{tag}/mle_loss", mle.item(), step)
         writer.add_scalar(f"{tag}/steps_per_second", 1 / (time.perf_counter() - began), step)
@@ -164,7 +167,10 @@ def train_reinforce(
         envs.reset(seed=config.seed)
     for step in tqdm(range(start + 1, config.steps + 1), desc=tag, initial=start, total=config.steps, disable=quiet):
         began = time.perf_counter()
-        stats = agent.update()
+        try:
+            stats = agent.update()
+        except FloatingPointError as e:
+            raise FloatingPointError(f"update {step}: {e}; {folder / CHECKPOINT} holds the last good state") from None
         elapsed = time.perf_counter() - began
         history.append([step, stats.reward])
         for name, value in (

@@ -111,7 +111,8 @@ class ReinforceAgent:
         return {"mixed": mixed, "rl": rl_loss, "mle": mle_loss, "baseline": baseline_loss}
 
     def update(self) -> UpdateStats:
-        """One rollout and one optimizer step. Raises ``FloatingPointError`` before stepping on a NaN loss."""
+        """One rollout and one optimizer step. Raises ``FloatingPointError`` before stepping on a
+        non-finite loss or gradient, leaving the weights as they were."""
         self.policy.train()
         context, gold, has_gold, decoded, rewards = self.rollout()
         losses = self.losses(context, gold, has_gold, decoded, rewards)
@@ -122,8 +123,15 @@ class ReinforceAgent:
             )
         self.optimizer.zero_grad(set_to_none=True)
         total.backward()
-        nn.utils.clip_grad_norm_(self.policy.parameters(), self.config.max_grad_norm)
-        nn.utils.clip_grad_norm_(self.baseline.parameters(), self.config.max_grad_norm)
+        policy_norm = nn.utils.clip_grad_norm_(self.policy.parameters(), self.config.max_grad_norm)
+        baseline_norm = nn.utils.clip_grad_norm_(self.baseline.parameters(), self.config.max_grad_norm)
+        # clipping an infinite gradient yields NaN, which Adam would write into the weights; the norms
+        # are non-negative, so their sum is finite exactly when both are, checked in one device sync
+        if not torch.isfinite(policy_norm + baseline_norm):
+            raise FloatingPointError(
+                f"non-finite gradient norm (policy {policy_norm.item():.4g}, baseline {baseline_norm.item():.4g}): "
+                "the weights were not updated"
+            )
         self.optimizer.step()
         mask = decoded.mask.float()
         return UpdateStats(

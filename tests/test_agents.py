@@ -229,6 +229,58 @@ def test_non_finite_loss_stops_without_touching_the_weights():
     assert all(torch.equal(before[k], v) for k, v in agent.policy.state_dict().items())
 
 
+def poison_gradient(parameter: torch.nn.Parameter, at_backward: int) -> None:
+    """Make ``parameter``'s gradient infinite on its ``at_backward``-th backward pass, the loss staying finite."""
+    calls = []
+
+    def hook(grad: torch.Tensor) -> torch.Tensor:
+        calls.append(1)
+        return torch.full_like(grad, float("inf")) if len(calls) == at_backward else grad
+
+    parameter.register_hook(hook)
+
+
+def assert_checkpoint_is_finite_at(path, step: int, *parts: str) -> None:
+    payload = torch.load(path, weights_only=True)
+    assert payload["step"] == step
+    assert all(torch.isfinite(v).all() for part in parts for v in payload[part].values())
+
+
+def test_infinite_gradient_stops_mle_training_and_keeps_the_last_good_checkpoint(tmp_path):
+    from torch.utils.tensorboard import SummaryWriter
+
+    from agents.loops import LoopConfig, train_mle
+    from agents.policy_data import PolicyData
+
+    torch.manual_seed(0)
+    policy = Seq2SeqPolicy(TOY)
+    context, gold = torch.randint(3, 8, (6, 4)), torch.randint(3, 8, (6, 3))
+    data = PolicyData(context, gold, torch.zeros(6, dtype=torch.long), [""] * 6, [""] * 6)
+    poison_gradient(policy.output_bias, at_backward=4)
+    with SummaryWriter(tmp_path / "tb") as writer, pytest.raises(FloatingPointError) as raised:
+        train_mle(policy, data, data.head(0), LoopConfig(steps=6, batch_size=4, checkpoint_every=2), tmp_path, writer, "mle", quiet=True)
+    assert_checkpoint_is_finite_at(tmp_path / "checkpoint.pt", 2, "model")
+    assert all(torch.isfinite(p).all() for p in policy.parameters())
+    assert raised.match("non-finite gradient norm .* at step 4; the weights were not updated")
+
+
+@pytest.mark.parametrize("poisoned", ["policy", "baseline"])
+def test_infinite_gradient_stops_reinforce_training_and_keeps_the_last_good_checkpoint(tmp_path, poisoned):
+    from torch.utils.tensorboard import SummaryWriter
+
+    from agents.loops import LoopConfig, train_reinforce
+
+    torch.manual_seed(0)
+    envs = HappyBotVectorEnv(4, reward_model="vader", corpus=USERS, max_response_tokens=5, device="cpu")
+    agent = ReinforceAgent(Seq2SeqPolicy(Seq2SeqConfig(embedding_dim=16, hidden_size=16)), envs)
+    poison_gradient(agent.policy.output_bias if poisoned == "policy" else agent.baseline.bias, at_backward=4)
+    with SummaryWriter(tmp_path / "tb") as writer, pytest.raises(FloatingPointError) as raised:
+        train_reinforce(agent, LoopConfig(steps=6, batch_size=4, checkpoint_every=2), tmp_path, writer, "rl", quiet=True)
+    assert_checkpoint_is_finite_at(tmp_path / "checkpoint.pt", 2, "model", "baseline")
+    assert all(torch.isfinite(p).all() for p in [*agent.policy.parameters(), *agent.baseline.parameters()])
+    assert raised.match(f"update 4: non-finite gradient norm .*{poisoned} inf.*: the weights were not updated")
+
+
 def test_reinforce_in_the_real_vector_env():
     envs = HappyBotVectorEnv(8, reward_model="vader", corpus=USERS, max_response_tokens=5, device="cpu")
     agent = ReinforceAgent(Seq2SeqPolicy(Seq2SeqConfig(embedding_dim=16, hidden_size=16)), envs)
