@@ -25,7 +25,7 @@ from transformers.utils import logging as hf_logging
 from happybot_env.tokenizer import encoder_path, load_tokenizer, uncut_ids
 
 from .base import RewardModel
-from .inputs import build_inputs, pad_token_lists
+from .inputs import build_inputs, cut_ids, pad_token_lists
 
 METADATA_FILE = "happybot.json"
 INPUTS = ("response", "pair")
@@ -151,9 +151,12 @@ class SequenceClassifierReward(RewardModel):
     def score(self, users: Sequence[str], responses: Sequence[str]) -> torch.Tensor:
         if self._shared_vocabulary:
             n = len(responses)
-            encoded = uncut_ids(list(users) + list(responses), self.tokenizer)
-            users_ids = [ids[-self.max_length :] if ids else [] for ids in encoded[:n]]
-            responses_ids = [ids[: self.max_length] for ids in encoded[n:]]
+            pair = self.input == "pair"
+            users_ids, responses_ids = cut_ids(
+                uncut_ids(users, self.tokenizer) if pair else None,
+                uncut_ids(responses, self.tokenizer),
+                self.max_length - self.tokenizer.num_special_tokens_to_add(pair=pair),
+            )
             # score in order of length so that each batch pads to similar lengths
             order = sorted(range(n), key=lambda i: len(users_ids[i]) + len(responses_ids[i]))
             pad = self.tokenizer.pad_token_id

