@@ -14,7 +14,7 @@ import torch
 from reward_models import RewardModel, check_scores
 
 from .data import PolicyExample
-from .episodes import EpisodeBank, encode_contexts, episode_index, row_views, triples_from_texts
+from .episodes import MAX_USER_TOKENS, EpisodeBank, encode_contexts, episode_index, row_views, triples_from_texts
 from .tokenizer import load_tokenizer
 
 
@@ -22,6 +22,16 @@ def compact_right(ids: torch.Tensor, keep: torch.Tensor, pad_id: int) -> torch.T
     """Move the kept tokens of each row to its start, in order, and pad the rest (no Python loop)."""
     order = torch.sort((~keep).to(torch.int8), dim=1, stable=True).indices
     return torch.where(keep.gather(1, order), ids.gather(1, order), pad_id)
+
+
+def scored_user_tokens(reward_model: RewardModel) -> int:
+    """How many of the user turn's last tokens the token-id fast path hands ``reward_model``.
+
+    As many as it reads from text (its ``max_length``), so that both paths score the same user turn;
+    ``MAX_USER_TOKENS`` for a model that has no ``max_length`` or scores text only.
+    """
+    max_length = getattr(reward_model, "max_length", None)
+    return max_length if reward_model.accepts_token_ids and isinstance(max_length, int) else MAX_USER_TOKENS
 
 
 class EpisodeBatch:
@@ -45,7 +55,7 @@ class EpisodeBatch:
         self.index = torch.zeros(n, dtype=torch.long, device=device)
         # each env's row of the bank, whose views below are the context, user turn and gold response
         self.episode = torch.zeros((n, bank.rows.shape[1]), dtype=torch.long, device=device)
-        self.context, self.user, gold, self.context_truncated = row_views(self.episode)
+        self.context, self.user, gold, self.context_truncated = row_views(self.episode, bank.user_tokens)
         self.gold = gold[:, :max_response_tokens]
         self.response = torch.zeros((n, max_response_tokens), dtype=torch.long, device=device)
         self.length = torch.zeros(n, dtype=torch.long, device=device)
@@ -71,7 +81,7 @@ class EpisodeBatch:
         """Begin an episode in ``env`` on a given context rather than a sampled one."""
         (triple,) = triples_from_texts([user])
         self.given[env] = replace(triple, previous_system=previous_system)
-        context, truncated, user_ids = encode_contexts([previous_system], [user], self.context.shape[1])
+        context, truncated, user_ids = encode_contexts([previous_system], [user], self.context.shape[1], self.user.shape[1])
         self.index[env] = -1
         self.episode[env] = self.pad_id
         self.context[env] = context[0].to(self.device)

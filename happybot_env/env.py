@@ -15,7 +15,7 @@ from gymnasium.error import ResetNeeded
 import reward_models
 from reward_models import RewardModel
 
-from .core import EpisodeBatch
+from .core import EpisodeBatch, scored_user_tokens
 from .episodes import load_bank
 from .tokenizer import load_tokenizer
 
@@ -91,7 +91,8 @@ class HappyBotEnv(gym.Env):
 
     - ``reward_model``: a registered name (``"lookahead"``, ``"current"``, ``"vader"``, your own), a
       folder holding a Hugging Face sequence-classification model, a ``RewardModel`` or a callable
-      ``fn(users, responses) -> floats``.
+      ``fn(users, responses) -> floats``. A model that reads token ids is handed the user turn's last
+      ``max_length`` tokens (its attribute; 128 when it has none), as many as it reads from text.
     - ``corpus``: ``"default"`` (the built-in chit-chat corpus), a data directory (see the README), or
       a list of user turns to answer.
     - ``split``: which split of the corpus to sample contexts from.
@@ -115,7 +116,8 @@ class HappyBotEnv(gym.Env):
         self.tokenizer = load_tokenizer()
         self.reward_model = reward_models.make(reward_model)
         self.batch = EpisodeBatch(
-            load_bank(corpus, split, max_context_tokens), 1, max_response_tokens, self.reward_model, torch.device("cpu")
+            load_bank(corpus, split, max_context_tokens, scored_user_tokens(self.reward_model)),
+            1, max_response_tokens, self.reward_model, torch.device("cpu")
         )
         self.action_space = spaces.Discrete(self.tokenizer.vocab_size)
         self.observation_space = observation_space(max_context_tokens, max_response_tokens, self.tokenizer.vocab_size)

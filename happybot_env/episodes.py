@@ -3,7 +3,7 @@
 The context an agent sees is ``s_i [SEP] u_i+1`` (just ``u_i+1`` when the user opens the dialogue)
 in the shared WordPiece vocabulary, truncated from the left to ``max_context_tokens`` so that the
 user's last words survive, and right-padded with ``[PAD]`` (id 0). The user turn is kept apart as
-well, for the reward model.
+well, for the reward model: its last ``user_tokens`` tokens, as many as the reward model reads.
 
 Which triple an episode gets is a pure function of the environment's key and its episode counter
 (``episode_index``), computed with integer tensor arithmetic. That is how a vector of N
@@ -55,10 +55,10 @@ def walk_stride(size: int) -> int:
     return stride
 
 
-def row_views(rows: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor, torch.Tensor]:
+def row_views(rows: torch.Tensor, user_tokens: int) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor, torch.Tensor]:
     """Views of packed episode rows: ``(context ids, user ids, gold ids, truncated flag as 0/1)``."""
-    context_end = rows.shape[1] - MAX_USER_TOKENS - MAX_GOLD_TOKENS - 1
-    user_end = context_end + MAX_USER_TOKENS
+    context_end = rows.shape[1] - user_tokens - MAX_GOLD_TOKENS - 1
+    user_end = context_end + user_tokens
     return rows[:, :context_end], rows[:, context_end:user_end], rows[:, user_end:-1], rows[:, -1]
 
 
@@ -73,7 +73,8 @@ class EpisodeBank:
 
     triples: list[PolicyExample]
     rows: torch.Tensor
-    """``(M, max_context_tokens + MAX_USER_TOKENS + MAX_GOLD_TOKENS + 1)`` int64."""
+    """``(M, max_context_tokens + user_tokens + MAX_GOLD_TOKENS + 1)`` int64."""
+    user_tokens: int = MAX_USER_TOKENS
 
     def __len__(self) -> int:
         return len(self.triples)
@@ -81,52 +82,54 @@ class EpisodeBank:
     @property
     def context_ids(self) -> torch.Tensor:
         """``(M, max_context_tokens)``, right-padded."""
-        return row_views(self.rows)[0]
+        return row_views(self.rows, self.user_tokens)[0]
 
     @property
     def user_ids(self) -> torch.Tensor:
-        """``(M, MAX_USER_TOKENS)``, the user turn alone (its last tokens), right-padded."""
-        return row_views(self.rows)[1]
+        """``(M, user_tokens)``, the user turn alone (its last tokens), right-padded."""
+        return row_views(self.rows, self.user_tokens)[1]
 
     @property
     def gold_ids(self) -> torch.Tensor:
         """``(M, MAX_GOLD_TOKENS)``, the gold response followed by ``[SEP]``; all ``[PAD]`` when unknown."""
-        return row_views(self.rows)[2]
+        return row_views(self.rows, self.user_tokens)[2]
 
     @property
     def context_truncated(self) -> torch.Tensor:
         """``(M,)`` bool: the context lost tokens on the left."""
-        return row_views(self.rows)[3].bool()
+        return row_views(self.rows, self.user_tokens)[3].bool()
 
     def to(self, device: torch.device | str) -> EpisodeBank:
-        return EpisodeBank(self.triples, self.rows.to(device))
+        return EpisodeBank(self.triples, self.rows.to(device), self.user_tokens)
 
 
 def encode_contexts(
-    previous_system: Sequence[str], users: Sequence[str], max_context_tokens: int
+    previous_system: Sequence[str], users: Sequence[str], max_context_tokens: int, user_tokens: int = MAX_USER_TOKENS
 ) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
     """``(context_ids, context_truncated, user_ids)`` for a batch of ``(s_i, u_i+1)``."""
     tokenizer = load_tokenizer()
     n = len(users)
     ids = uncut_ids(list(previous_system) + list(users))
     context_ids = torch.zeros((n, max_context_tokens), dtype=torch.long)
-    user_ids = torch.zeros((n, MAX_USER_TOKENS), dtype=torch.long)
+    user_ids = torch.zeros((n, user_tokens), dtype=torch.long)
     truncated = torch.zeros(n, dtype=torch.bool)
     for row, (system, user) in enumerate(zip(ids[:n], ids[n:])):
         full = system + [tokenizer.sep_token_id] + user if system else user
         kept = full[-max_context_tokens:]
         context_ids[row, : len(kept)] = torch.tensor(kept, dtype=torch.long)
         truncated[row] = len(full) > max_context_tokens
-        user_kept = user[-MAX_USER_TOKENS:]
+        user_kept = user[-user_tokens:]
         user_ids[row, : len(user_kept)] = torch.tensor(user_kept, dtype=torch.long)
     return context_ids, truncated, user_ids
 
 
-def bank_from_triples(triples: list[PolicyExample], max_context_tokens: int) -> EpisodeBank:
+def bank_from_triples(
+    triples: list[PolicyExample], max_context_tokens: int, user_tokens: int = MAX_USER_TOKENS
+) -> EpisodeBank:
     if not triples:
         raise ValueError("the corpus yields no policy triples: no system turn answers a user turn")
     context_ids, truncated, user_ids = encode_contexts(
-        [t.previous_system for t in triples], [t.user for t in triples], max_context_tokens
+        [t.previous_system for t in triples], [t.user for t in triples], max_context_tokens, user_tokens
     )
     tokenizer = load_tokenizer()
     gold_ids = torch.zeros((len(triples), MAX_GOLD_TOKENS), dtype=torch.long)
@@ -134,7 +137,8 @@ def bank_from_triples(triples: list[PolicyExample], max_context_tokens: int) -> 
         if ids:
             ids = (ids + [tokenizer.sep_token_id])[:MAX_GOLD_TOKENS]
             gold_ids[row, : len(ids)] = torch.tensor(ids, dtype=torch.long)
-    return EpisodeBank(triples, torch.cat([context_ids, user_ids, gold_ids, truncated.long().unsqueeze(1)], dim=1))
+    rows = torch.cat([context_ids, user_ids, gold_ids, truncated.long().unsqueeze(1)], dim=1)
+    return EpisodeBank(triples, rows, user_tokens)
 
 
 def triples_from_texts(texts: Sequence[str]) -> list[PolicyExample]:
@@ -143,7 +147,7 @@ def triples_from_texts(texts: Sequence[str]) -> list[PolicyExample]:
 
 
 @lru_cache(maxsize=8)
-def _load_bank(corpus: str, split: str, max_context_tokens: int) -> EpisodeBank:
+def _load_bank(corpus: str, split: str, max_context_tokens: int, user_tokens: int) -> EpisodeBank:
     sources = default_corpora() if corpus == "default" else find_corpora(corpus)
     dialogues = dialogue_sources(sources)
     if split == "train":
@@ -156,12 +160,14 @@ def _load_bank(corpus: str, split: str, max_context_tokens: int) -> EpisodeBank:
         available = sorted({s.split for s in dialogues})
         raise ValueError(f"no dialogue corpus with split {split!r} in {corpus}; splits there: {available}")
     triples = [t for source in chosen for t in policy_triples(source.read().dialogues)]
-    return bank_from_triples(triples, max_context_tokens)
+    return bank_from_triples(triples, max_context_tokens, user_tokens)
 
 
-def load_bank(corpus: str | Path | Sequence[str], split: str, max_context_tokens: int) -> EpisodeBank:
+def load_bank(
+    corpus: str | Path | Sequence[str], split: str, max_context_tokens: int, user_tokens: int = MAX_USER_TOKENS
+) -> EpisodeBank:
     """The episode bank of a corpus: ``"default"`` (built in), a data directory, or a list of user turns."""
     if isinstance(corpus, (str, Path)):
         name = "default" if str(corpus) == "default" else str(Path(corpus).resolve())
-        return _load_bank(name, split, max_context_tokens)
-    return bank_from_triples(triples_from_texts(list(corpus)), max_context_tokens)
+        return _load_bank(name, split, max_context_tokens, user_tokens)
+    return bank_from_triples(triples_from_texts(list(corpus)), max_context_tokens, user_tokens)

@@ -15,7 +15,7 @@ from gymnasium.vector.utils import batch_space
 import reward_models
 from reward_models.bert import resolve_device
 
-from .core import EpisodeBatch
+from .core import EpisodeBatch, scored_user_tokens
 from .env import RewardSpec, episode_key, observation_space
 from .episodes import load_bank
 from .tokenizer import load_tokenizer
@@ -65,7 +65,8 @@ class HappyBotVectorEnv(VectorEnv):
         self.observation_space = batch_space(self.single_observation_space, num_envs)
         self.reward_model = reward_models.make(reward_model)
         self.batch = EpisodeBatch(
-            load_bank(corpus, split, max_context_tokens), num_envs, max_response_tokens, self.reward_model, self.device
+            load_bank(corpus, split, max_context_tokens, scored_user_tokens(self.reward_model)),
+            num_envs, max_response_tokens, self.reward_model, self.device
         )
         self._ended = torch.zeros(num_envs, dtype=torch.bool, device=self.device)
         self._started = False

@@ -151,6 +151,18 @@ def test_special_tokens_the_agent_writes_are_not_scored_through_token_ids(tiny_b
     assert reward == pytest.approx(float(model([info["user"]], ["great"])[0]), abs=1e-6)
 
 
+def test_the_fast_path_reads_as_much_of_a_long_user_turn_as_the_reward_model_does(tiny_bert):
+    model = reward_models.make(tiny_bert, input="pair", max_length=512, device="cpu")
+    user = " ".join(f"word{i}" for i in range(157))  # 400 tokens: more than 128, fewer than 512
+    assert len(ids(user)) == 400
+    env = make_env(reward_model=model, corpus=[user])
+    env.reset(seed=0)
+    for token in ids("great") + [SEP]:
+        _, reward, terminated, _, _ = env.step(token)
+    assert terminated
+    assert reward == pytest.approx(float(model([user], ["great"])[0]), abs=1e-6)
+
+
 @pytest.mark.parametrize("action, message", [(30522, "outside the vocabulary"), (-1, "outside the vocabulary"), (1.5, "one token id"), ([5, 6], "one token id")])
 def test_bad_actions(action, message):
     env = make_env()
