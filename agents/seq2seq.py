@@ -115,7 +115,12 @@ class Seq2SeqPolicy(nn.Module):
 
     @classmethod
     def load(cls, folder: str | Path, expected_vocab_size: int | None = None) -> Seq2SeqPolicy:
-        """Load a saved policy (safetensors only), checking it against the vocabulary it will act in."""
+        """Load a saved policy (safetensors only), checking it against the vocabulary it will act in.
+
+        It comes in eval mode, as Hugging Face's ``from_pretrained`` returns models: a loaded policy
+        is mostly there to act or be evaluated, and greedy decoding with dropout would be random.
+        The training loops call ``.train()`` themselves.
+        """
         folder = Path(folder)
         try:
             config = Seq2SeqConfig(**json.loads((folder / "config.json").read_text()))
@@ -132,7 +137,7 @@ class Seq2SeqPolicy(nn.Module):
             policy.load_state_dict(load_file(str(folder / "model.safetensors")))
         except RuntimeError as e:
             raise ValueError(f"{folder / 'model.safetensors'} does not fit its config.json: {e}") from None
-        return policy
+        return policy.eval()
 
     # -- encoder ---------------------------------------------------------------------------
 
@@ -261,6 +266,10 @@ def act(
 
     An env whose response is empty has started a new episode: its context is encoded afresh.
     Returns ``(actions, state)``; pass the state back with the next observation.
+
+    It acts in the module's current mode, as ``generate`` and every ``nn.Module`` do: greedy acting
+    is deterministic only in eval mode (a loaded policy is in it; call ``policy.eval()`` on a new
+    one). Switching modes here would silently change a policy that its caller is training.
     """
     device = next(policy.parameters()).device
     context, response = as_batch(observation, policy.config.vocab_size, device)

@@ -326,6 +326,7 @@ def test_checkpoint_round_trip_and_mismatches(tmp_path):
     policy.save(tmp_path / "policy")
     loaded = Seq2SeqPolicy.load(tmp_path / "policy", expected_vocab_size=8)
     assert all(torch.equal(a, b) for a, b in zip(policy.state_dict().values(), loaded.state_dict().values()))
+    assert not any(module.training for module in loaded.modules())  # greedy decoding without dropout
     with pytest.raises(ValueError, match="vocabulary of 8 tokens, the environment 30522"):
         Seq2SeqPolicy.load(tmp_path / "policy", expected_vocab_size=30522)
     config = (tmp_path / "policy" / "config.json").read_text().replace('"hidden_size": 16', '"hidden_size": 32')
