@@ -7,26 +7,35 @@ import torch
 from gymnasium.vector import AutoresetMode
 from gymnasium.wrappers.vector import ArrayConversion
 
+import reward_models
 from happybot_env.env import HappyBotEnv
 from happybot_env.tokenizer import load_tokenizer
 from happybot_env.vector import HappyBotVectorEnv
 
-SEP = load_tokenizer().sep_token_id
+TOKENIZER = load_tokenizer()
+SEP = TOKENIZER.sep_token_id
+OTHER_SPECIALS = torch.tensor([i for i in TOKENIZER.all_special_ids if i != SEP])
 USERS = ["I failed my exam today.", "We adopted a puppy!", "My flight got cancelled.", "I start a new job on Monday."]
 
 
 def random_actions(generator: torch.Generator, n: int) -> torch.Tensor:
-    """Word ids, with [SEP] often enough that episodes end at different steps."""
+    """Word ids, with [SEP] often enough that episodes end at different steps, and now and then
+    another special token ([PAD], [UNK], [CLS], [MASK]) that the reward must not see."""
     words = torch.randint(2000, 8000, (n,), generator=generator)
-    return torch.where(torch.rand(n, generator=generator) < 0.25, SEP, words)
+    specials = OTHER_SPECIALS[torch.randint(len(OTHER_SPECIALS), (n,), generator=generator)]
+    draw = torch.rand(n, generator=generator)
+    return torch.where(draw < 0.25, SEP, torch.where(draw < 0.4, specials, words))
 
 
-@pytest.mark.parametrize("corpus", ["users", "fixtures"])
-def test_vector_env_equals_single_envs_with_the_same_seeds_and_actions(corpus, fixtures):
+@pytest.mark.parametrize("corpus, reward", [("users", "vader"), ("fixtures", "vader"), ("fixtures", "tiny_bert")])
+def test_vector_env_equals_single_envs_with_the_same_seeds_and_actions(corpus, reward, fixtures, tiny_bert):
     corpus = USERS if corpus == "users" else fixtures
-    n, seed, max_response = 5, 11, 6
-    vector = HappyBotVectorEnv(n, reward_model="vader", corpus=corpus, max_response_tokens=max_response, device="cpu")
-    singles = [HappyBotEnv(reward_model="vader", corpus=corpus, max_response_tokens=max_response) for _ in range(n)]
+    if reward == "tiny_bert":  # the token-id fast path, whose batches differ in size between the two
+        reward = reward_models.make(tiny_bert, input="pair", device="cpu")
+        assert reward.accepts_token_ids
+    n, seed, max_response = 6, 11, 6
+    vector = HappyBotVectorEnv(n, reward_model=reward, corpus=corpus, max_response_tokens=max_response, device="cpu")
+    singles = [HappyBotEnv(reward_model=reward, corpus=corpus, max_response_tokens=max_response) for _ in range(n)]
 
     obs, _ = vector.reset(seed=seed)
     single_obs = [env.reset(seed=seed + i)[0] for i, env in enumerate(singles)]
@@ -44,7 +53,7 @@ def test_vector_env_equals_single_envs_with_the_same_seeds_and_actions(corpus, f
                 expected = (0.0, False, False)
             else:
                 single_obs[i], *expected, _ = env.step(int(actions[i]))
-            assert (float(rewards[i]), bool(terminated[i]), bool(truncated[i])) == pytest.approx(tuple(expected))
+            assert (float(rewards[i]), bool(terminated[i]), bool(truncated[i])) == pytest.approx(tuple(expected), abs=1e-6)
             ended[i] = bool(terminated[i] or truncated[i])
         endings += sum(ended)
     assert endings > 10 and truncated.dtype == torch.bool
