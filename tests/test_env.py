@@ -186,10 +186,26 @@ def test_unknown_reward_model_name():
         make_env(reward_model="happiness")
 
 
-def test_failing_reward_model_is_named():
-    env = make_env(reward_model=lambda users, responses: [float("nan")] * len(responses))
+class NaNOnTokenIds(reward_models.RewardModel):
+    name = "nan on token ids"
+    accepts_token_ids = True
+
+    def score(self, users, responses):
+        return torch.full((len(responses),), 0.5)
+
+    def score_token_ids(self, user_ids, response_ids):
+        return torch.full((len(response_ids),), float("nan"))
+
+
+def gloomy_scorer(users, responses):
+    return [float("nan")] * len(responses)
+
+
+@pytest.mark.parametrize("model, name", [(gloomy_scorer, "gloomy_scorer"), (NaNOnTokenIds(), "nan on token ids")])
+def test_failing_reward_model_is_named(model, name):
+    env = make_env(reward_model=model)
     env.reset(seed=0)
-    with pytest.raises(RewardModelError, match="NaN or infinite"):
+    with pytest.raises(RewardModelError, match=f"reward model '{name}' returned NaN or infinite"):
         env.step(SEP)
 
 
