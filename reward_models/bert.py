@@ -19,13 +19,13 @@ from collections.abc import Iterator, Sequence
 from pathlib import Path
 
 import torch
-from transformers import AutoConfig, AutoModelForSequenceClassification, AutoTokenizer, PreTrainedModel
+from transformers import AutoConfig, AutoModelForSequenceClassification, AutoTokenizer, BatchEncoding, PreTrainedModel
 from transformers.utils import logging as hf_logging
 
 from happybot_env.tokenizer import encoder_path, load_tokenizer, uncut_ids
 
 from .base import RewardModel
-from .inputs import build_inputs, cut_ids, pad_token_lists
+from .inputs import build_inputs, cut_ids, keep_lengths, pad_token_lists
 
 METADATA_FILE = "happybot.json"
 INPUTS = ("response", "pair")
@@ -123,6 +123,9 @@ class SequenceClassifierReward(RewardModel):
         self.max_length = max_length
         self.batch_size = batch_size or (4096 if self.device.type == "cuda" else 64)
         self._shared_vocabulary = tokenizer.get_vocab() == load_tokenizer().get_vocab()
+        if not self._shared_vocabulary and not tokenizer.is_fast:
+            # a pair is cut on the encodings of the Rust tokenizers library, which a Python tokenizer has not
+            raise ValueError(f"{name}: a reward model with its own vocabulary needs a fast tokenizer, not {type(tokenizer).__name__}")
 
     @classmethod
     def from_pretrained(cls, folder: str | Path, *, input: str | None = None, **kwargs) -> SequenceClassifierReward:
@@ -166,16 +169,41 @@ class SequenceClassifierReward(RewardModel):
             unsorted = torch.empty_like(scores)
             unsorted[torch.tensor(order, device=scores.device, dtype=torch.long)] = scores
             return unsorted
-        # another vocabulary: the tokenizer's own pair encoding, truncated from the left
-        self.tokenizer.truncation_side = "left"
         scores = []
         for start in range(0, len(responses), self.batch_size):
-            texts = (list(responses[start : start + self.batch_size]),)
-            if self.input == "pair":
-                texts = (list(users[start : start + self.batch_size]), *texts)
-            batch = self.tokenizer(*texts, truncation=True, max_length=self.max_length, padding=True, return_tensors="pt")
-            scores.append(self._positive_probability(batch))
+            end = start + self.batch_size
+            scores.append(self._positive_probability(self._own_vocabulary_batch(users[start:end], responses[start:end])))
         return torch.cat(scores) if scores else torch.zeros(0)
+
+    def _own_vocabulary_batch(self, users: Sequence[str], responses: Sequence[str]) -> BatchEncoding:
+        """Pairs in the model's own vocabulary, cut by ``keep_lengths``, then given its tokenizer's special tokens.
+
+        The tokenizer's own truncation would cut the user turn and the response from the same side.
+        """
+        pair = self.input == "pair"
+
+        def encodings(texts: Sequence[str]) -> list:  # verbose=False: texts over 512 tokens are cut below
+            return self.tokenizer(list(texts), add_special_tokens=False, verbose=False).encodings
+
+        response_encodings = encodings(responses)
+        user_encodings = encodings(users) if pair else [None] * len(responses)
+        user_keep, response_keep = keep_lengths(
+            torch.tensor([len(u) if u is not None else 0 for u in user_encodings], dtype=torch.long),
+            torch.tensor([len(r) for r in response_encodings], dtype=torch.long),
+            self.max_length - self.tokenizer.num_special_tokens_to_add(pair=pair),
+        )
+        fields = {"input_ids": "ids", "token_type_ids": "type_ids", "attention_mask": "attention_mask"}
+        fields = {key: field for key, field in fields.items() if key in self.tokenizer.model_input_names}
+        sequences = []
+        for user, response, user_k, response_k in zip(user_encodings, response_encodings, user_keep.tolist(), response_keep.tolist()):
+            response.truncate(response_k)
+            if user is not None:
+                user.truncate(user_k, direction="left")
+                encoding = self.tokenizer.backend_tokenizer.post_process(user, response)
+            else:
+                encoding = self.tokenizer.backend_tokenizer.post_process(response)
+            sequences.append({key: getattr(encoding, field) for key, field in fields.items()})
+        return self.tokenizer.pad(sequences, return_tensors="pt")
 
     def score_token_ids(self, user_ids: torch.Tensor, response_ids: torch.Tensor) -> torch.Tensor:
         if not self._shared_vocabulary:

@@ -7,7 +7,9 @@ what the user said is what the response answers.
 
 ``keep_lengths`` is that rule: ``build_inputs`` applies it on the device for the token-id fast path,
 ``cut_ids`` on lists for the text path and for training. So a model in the shared vocabulary sees the
-same sequences when it learns, when it scores text and when the environment hands it token ids.
+same sequences when it learns, when it scores text and when the environment hands it token ids. A
+model with a vocabulary of its own cuts its tokenizer's encodings by the same rule, then lets the
+tokenizer add its own special tokens (``SequenceClassifierReward`` in ``bert.py``).
 """
 
 from __future__ import annotations

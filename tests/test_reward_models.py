@@ -4,7 +4,7 @@ import math
 
 import pytest
 import torch
-from transformers import BertConfig, BertForSequenceClassification, BertModel
+from transformers import BertConfig, BertForSequenceClassification, BertModel, BertTokenizer
 
 import reward_models
 from happybot_env.tokenizer import load_tokenizer, uncut_ids
@@ -56,6 +56,68 @@ def test_long_user_turn_is_truncated_from_the_left(tiny_bert):
     c = model(["My cat was sick all night." * 20 + " but then everyone sang happy birthday"], ["That sounds awful."])
     assert a == b  # only the beginning differs, and it was cut
     assert b != c
+
+
+OWN_WORDS = "one two three four five six first second third fourth fifth sixth seventh eighth ninth".split()
+NINE = "first second third fourth fifth sixth seventh eighth ninth"
+
+
+@pytest.fixture(scope="module")
+def own_vocabulary_bert(tmp_path_factory):
+    """A tiny BERT classifier whose tokenizer is not the shared one: it scores through text only."""
+    tokenizer = BertTokenizer(vocab={w: i for i, w in enumerate(["[PAD]", "[UNK]", "[CLS]", "[SEP]", "[MASK]", *OWN_WORDS])})
+    config = BertConfig(
+        vocab_size=len(tokenizer), hidden_size=32, num_hidden_layers=2, num_attention_heads=2, intermediate_size=64,
+        num_labels=2, id2label={0: "NEGATIVE", 1: "POSITIVE"}, label2id={"NEGATIVE": 0, "POSITIVE": 1},
+    )
+    folder = tmp_path_factory.mktemp("own-vocabulary-bert")
+    BertForSequenceClassification(config).save_pretrained(folder)
+    tokenizer.save_pretrained(folder)
+    return folder
+
+
+def _inputs_seen(model, users, responses):
+    """Score the pairs and return the batch that the classifier was given."""
+    seen = {}
+    hook = model.model.register_forward_pre_hook(lambda module, args, kwargs: seen.update(kwargs), with_kwargs=True)
+    try:
+        model(users, responses)
+    finally:
+        hook.remove()
+    return seen
+
+
+def _assert_same_inputs(seen, expected):
+    assert set(seen) == set(expected)
+    for key in expected:
+        assert torch.equal(seen[key], expected[key]), key
+
+
+def test_own_vocabulary_response_keeps_its_first_tokens(own_vocabulary_bert):
+    model = make(own_vocabulary_bert, input="response", max_length=8, device="cpu")
+    assert not model.accepts_token_ids
+    seen = _inputs_seen(model, ["", "one two three"], [NINE, "first"])
+    # [CLS] + 6 tokens + [SEP]: the first six words of the response
+    _assert_same_inputs(seen, model.tokenizer(["first second third fourth fifth sixth", "first"], padding=True, return_tensors="pt"))
+
+
+def test_own_vocabulary_pair_is_cut_by_the_shared_rule(own_vocabulary_bert):
+    model = make(own_vocabulary_bert, input="pair", max_length=8, device="cpu")
+    seen = _inputs_seen(model, ["one two three four five six", "one", "", "one two"], [NINE, NINE, "first", "first"])
+    # 5 tokens of room: a long response gets half (2) when the user needs the rest, the user keeps its end
+    expected = model.tokenizer(
+        ["four five six", "one", "", "one two"],
+        ["first second", "first second third fourth", "first", "first"],
+        padding=True,
+        return_tensors="pt",
+    )
+    _assert_same_inputs(seen, expected)
+
+
+@pytest.mark.parametrize("input", ["response", "pair"])
+def test_own_vocabulary_scores_empty_long_and_unknown_text(own_vocabulary_bert, input):
+    scores = make(own_vocabulary_bert, input=input, device="cpu")(USERS, RESPONSES)
+    assert scores.shape == (4,) and ((scores >= 0) & (scores <= 1)).all()
 
 
 def test_a_folder_that_is_not_a_classifier_is_refused(tmp_path):
