@@ -39,7 +39,11 @@ class HappyBotVectorEnv(VectorEnv):
         envs = ArrayConversion(HappyBotVectorEnv(64), env_xp=torch, target_xp=np)
 
     Arguments are those of ``HappyBotEnv`` plus ``num_envs`` and ``device`` (``"auto"``: CUDA when
-    available). ``infos`` is empty: the texts of an episode are in ``episode_texts(i)``.
+    available). ``infos`` follows Gymnasium's vector convention: ``infos["context_truncated"]``, a bool
+    tensor, says whether the context of an episode that starts (on ``reset``, or on the step that
+    autoresets it) lost tokens on the left, for the sub-environments that ``infos["_context_truncated"]``
+    marks; on a step where no episode starts, neither key is there. The texts of an episode are in
+    ``episode_texts(i)``.
     """
 
     metadata = {"autoreset_mode": AutoresetMode.NEXT_STEP, "render_modes": []}
@@ -88,7 +92,7 @@ class HappyBotVectorEnv(VectorEnv):
         self.batch.start(torch.ones(self.num_envs, dtype=torch.bool, device=self.device))
         self._ended.zero_()
         self._started = True
-        return self._observation(), {}
+        return self._observation(), self._started_info(torch.ones(self.num_envs, dtype=torch.bool, device=self.device))
 
     def step(self, actions):
         if not self._started:
@@ -99,10 +103,12 @@ class HappyBotVectorEnv(VectorEnv):
         self.batch.check_actions(actions)
         restarting = self._ended
         rewards, terminated, truncated = self.batch.advance(actions, ~restarting)
+        info = {}
         if restarting.any():
             self.batch.start(restarting)
+            info = self._started_info(restarting)
         self._ended = terminated | truncated
-        return self._observation(), rewards, terminated, truncated, {}
+        return self._observation(), rewards, terminated, truncated, info
 
     def sampling_state(self) -> dict[str, torch.Tensor]:
         """Which contexts the next episodes will draw: save it with a checkpoint to resume exactly."""
@@ -125,6 +131,9 @@ class HappyBotVectorEnv(VectorEnv):
     def episode_texts(self, env: int) -> dict[str, Any]:
         """The texts of sub-environment ``env``'s current episode (as ``HappyBotEnv`` puts in ``info``)."""
         return self.batch.episode_texts(env)
+
+    def _started_info(self, started: torch.Tensor) -> dict[str, torch.Tensor]:
+        return {"context_truncated": self.batch.context_truncated.bool() & started, "_context_truncated": started}
 
     def _observation(self) -> dict[str, torch.Tensor]:
         return {"context": self.batch.context.clone(), "response": self.batch.response.clone()}

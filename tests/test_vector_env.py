@@ -89,6 +89,19 @@ def test_numpy_consumers_get_numpy_arrays():
     assert terminated.tolist() == [True, False]
 
 
+def test_info_says_which_new_contexts_were_truncated():
+    envs = HappyBotVectorEnv(4, reward_model="vader", corpus=["hi", "so sad " * 20], max_context_tokens=8, device="cpu")
+    _, info = envs.reset(seed=3)
+    assert info["_context_truncated"].tolist() == [True] * 4
+    assert info["context_truncated"].tolist() == [True, False, True, False]
+    _, _, _, _, info = envs.step(torch.tensor([SEP, SEP, 2204, 2204]))
+    assert info == {}  # no episode started on this step
+    _, _, _, _, info = envs.step(torch.tensor([2204] * 4))  # envs 0 and 1 restart, on their other context
+    assert info["_context_truncated"].tolist() == [True, True, False, False]
+    assert info["context_truncated"].tolist() == [False, True, False, False]
+    assert [envs.episode_texts(i)["context_truncated"] for i in (0, 1)] == [False, True]
+
+
 def test_bad_input():
     envs = HappyBotVectorEnv(2, reward_model="vader", corpus=USERS, device="cpu")
     with pytest.raises(RuntimeError, match="reset"):
