@@ -125,7 +125,11 @@ class HappyBotVectorEnv(VectorEnv):
 
     def gold_responses(self) -> tuple[torch.Tensor, torch.Tensor]:
         """``(ids, known)``: each current episode's gold response (then ``[SEP]``) as right-padded ids
-        ``(N, max_response_tokens)``, and whether the corpus gives one."""
+        ``(N, min(max_response_tokens, 64))``, and whether the corpus gives one.
+
+        The bank keeps a gold response's first 64 tokens (``MAX_GOLD_TOKENS``), as the supervised
+        policy data does, so both stages teach the same targets; a longer width would be padding only.
+        """
         return self.batch.gold.clone(), self.batch.gold[:, 0] != self.batch.pad_id
 
     def episode_texts(self, env: int) -> dict[str, Any]:

@@ -102,6 +102,17 @@ def test_info_says_which_new_contexts_were_truncated():
     assert [envs.episode_texts(i)["context_truncated"] for i in (0, 1)] == [False, True]
 
 
+@pytest.mark.parametrize("max_response, width", [(6, 6), (80, 64)])
+def test_gold_responses_are_as_wide_as_documented(fixtures, max_response, width):
+    envs = HappyBotVectorEnv(3, reward_model="vader", corpus=fixtures, max_response_tokens=max_response, device="cpu")
+    envs.reset(seed=0)
+    gold, known = envs.gold_responses()
+    assert gold.shape == (3, width) and known.all()
+    texts = [envs.episode_texts(i)["gold_response"] for i in range(3)]
+    expected = [(TOKENIZER(t, add_special_tokens=False)["input_ids"] + [SEP])[:width] for t in texts]
+    assert [[t for t in row if t] for row in gold.tolist()] == expected
+
+
 def test_bad_input():
     envs = HappyBotVectorEnv(2, reward_model="vader", corpus=USERS, device="cpu")
     with pytest.raises(RuntimeError, match="reset"):
