@@ -125,10 +125,18 @@ class SequenceClassifierReward(RewardModel):
         self._shared_vocabulary = tokenizer.get_vocab() == load_tokenizer().get_vocab()
         if not self._shared_vocabulary and not tokenizer.is_fast:
             # a pair is cut on the encodings of the Rust tokenizers library, which a Python tokenizer has not
-            raise ValueError(f"{name}: a reward model with its own vocabulary needs a fast tokenizer, not {type(tokenizer).__name__}")
+            raise ValueError(
+                f"{name}: a reward model with its own vocabulary needs a fast tokenizer, not {type(tokenizer).__name__}"
+            )
 
     @classmethod
     def from_pretrained(cls, folder: str | Path, *, input: str | None = None, **kwargs) -> SequenceClassifierReward:
+        """Load a reward model from a folder; ``input`` and ``max_length`` default to what it was trained with.
+
+        ``max_length`` is at most the model's position embeddings, and the tokenizer (the folder's own,
+        else the shared one) must fit the model's embeddings: either mismatch is refused here, before
+        an out-of-range index fails deep in torch, or on a GPU poisons the whole process.
+        """
         folder = Path(folder)
         if not folder.is_dir():
             raise FileNotFoundError(f"reward model folder {folder} does not exist")
@@ -137,8 +145,22 @@ class SequenceClassifierReward(RewardModel):
         model = load_classifier(folder)
         has_tokenizer = (folder / "tokenizer_config.json").is_file()
         tokenizer = AutoTokenizer.from_pretrained(folder, local_files_only=True) if has_tokenizer else load_tokenizer()
+        if len(tokenizer) > model.config.vocab_size:
+            whose = "its tokenizer" if has_tokenizer else "HappyBot's shared tokenizer (the folder has no tokenizer files)"
+            raise ValueError(
+                f"{folder}: {whose} has {len(tokenizer)} token ids but the model's embeddings only "
+                f"{model.config.vocab_size} (config.vocab_size): save the model's own tokenizer in the folder"
+            )
+        positions = getattr(model.config, "max_position_embeddings", None)
+        if kwargs.get("max_length") is None:
+            trained = metadata.get("config", {}).get("max_length", 128)
+            kwargs["max_length"] = min(trained, positions) if positions else trained
+        elif positions and kwargs["max_length"] > positions:
+            raise ValueError(
+                f"{folder}: max_length={kwargs['max_length']} is more than the model's "
+                f"{positions} positions (config.max_position_embeddings)"
+            )
         kwargs.setdefault("name", metadata.get("name", str(folder)))
-        kwargs.setdefault("max_length", metadata.get("config", {}).get("max_length", 128))  # as it was trained
         return cls(
             model,
             tokenizer,
@@ -195,10 +217,11 @@ class SequenceClassifierReward(RewardModel):
         fields = {"input_ids": "ids", "token_type_ids": "type_ids", "attention_mask": "attention_mask"}
         fields = {key: field for key, field in fields.items() if key in self.tokenizer.model_input_names}
         sequences = []
-        for user, response, user_k, response_k in zip(user_encodings, response_encodings, user_keep.tolist(), response_keep.tolist()):
-            response.truncate(response_k)
+        kept = zip(user_encodings, response_encodings, user_keep.tolist(), response_keep.tolist())
+        for user, response, user_kept, response_kept in kept:
+            response.truncate(response_kept)
             if user is not None:
-                user.truncate(user_k, direction="left")
+                user.truncate(user_kept, direction="left")
                 encoding = self.tokenizer.backend_tokenizer.post_process(user, response)
             else:
                 encoding = self.tokenizer.backend_tokenizer.post_process(response)

@@ -4,7 +4,7 @@ import math
 
 import pytest
 import torch
-from transformers import BertConfig, BertForSequenceClassification, BertModel, BertTokenizer
+from transformers import AutoTokenizer, BertConfig, BertForSequenceClassification, BertModel, BertTokenizer
 
 import reward_models
 from happybot_env.tokenizer import load_tokenizer, uncut_ids
@@ -98,7 +98,8 @@ def test_own_vocabulary_response_keeps_its_first_tokens(own_vocabulary_bert):
     assert not model.accepts_token_ids
     seen = _inputs_seen(model, ["", "one two three"], [NINE, "first"])
     # [CLS] + 6 tokens + [SEP]: the first six words of the response
-    _assert_same_inputs(seen, model.tokenizer(["first second third fourth fifth sixth", "first"], padding=True, return_tensors="pt"))
+    expected = model.tokenizer(["first second third fourth fifth sixth", "first"], padding=True, return_tensors="pt")
+    _assert_same_inputs(seen, expected)
 
 
 def test_own_vocabulary_pair_is_cut_by_the_shared_rule(own_vocabulary_bert):
@@ -127,6 +128,32 @@ def test_a_folder_that_is_not_a_classifier_is_refused(tmp_path):
     (tmp_path / "empty").mkdir()
     with pytest.raises(ValueError, match="not a Hugging Face model folder"):
         make(tmp_path / "empty")
+
+
+def _save_classifier(folder, **config):
+    BertForSequenceClassification(
+        BertConfig(hidden_size=16, num_hidden_layers=1, num_attention_heads=1, intermediate_size=16, **config)
+    ).save_pretrained(folder)
+    return folder
+
+
+def test_a_tokenizer_larger_than_the_embeddings_is_refused(tmp_path, own_vocabulary_bert):
+    small = _save_classifier(tmp_path / "small", vocab_size=100)  # no tokenizer files: the shared one, 30,522 ids
+    with pytest.raises(ValueError, match=r"small: HappyBot's shared tokenizer .* 30522 token ids .* embeddings only 100"):
+        make(small, device="cpu")
+    _save_classifier(tmp_path / "own", vocab_size=10)
+    AutoTokenizer.from_pretrained(own_vocabulary_bert).save_pretrained(tmp_path / "own")
+    with pytest.raises(ValueError, match=r"own: its tokenizer has 20 token ids but the model's embeddings only 10"):
+        make(tmp_path / "own", device="cpu")
+
+
+def test_max_length_is_capped_by_the_position_embeddings(tmp_path):
+    folder = _save_classifier(tmp_path / "short", vocab_size=30522, max_position_embeddings=16)
+    model = make(folder, input="pair", device="cpu")
+    assert model.max_length == 16
+    assert model(USERS, RESPONSES).shape == (4,)
+    with pytest.raises(ValueError, match=r"short: max_length=32 is more than the model's 16 positions"):
+        make(folder, max_length=32, device="cpu")
 
 
 def test_unknown_name_lists_the_registered_ones():
