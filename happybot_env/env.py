@@ -123,6 +123,7 @@ class HappyBotEnv(gym.Env):
         self.observation_space = observation_space(max_context_tokens, max_response_tokens, self.tokenizer.vocab_size)
         self._running = False
         self._last_reward: float | None = None
+        self._info: dict[str, Any] | None = None
 
     def reset(self, *, seed: int | None = None, options: dict[str, Any] | None = None):
         super().reset(seed=seed)
@@ -159,6 +160,8 @@ class HappyBotEnv(gym.Env):
         return self._observation(), float(rewards[0]), terminated, truncated, info
 
     def render(self) -> str | None:
+        if self._info is None:
+            raise ResetNeeded("call reset() before render(): there is no dialogue to show yet")
         lines = []
         if self._info.get("previous_system"):
             lines.append(f"SYSTEM: {self._info['previous_system']}")

@@ -119,6 +119,11 @@ def test_render_modes(capsys):
         make_env(render_mode="rgb_array")
 
 
+def test_render_before_reset():
+    with pytest.raises(ResetNeeded, match=r"call reset\(\) before render\(\)"):
+        make_env(render_mode="ansi").render()
+
+
 def test_gymnasium_and_stable_baselines3_checkers_pass():
     env = gym.make("HappyBot-v0", reward_model="vader", corpus=USERS, render_mode="ansi")
     check_env(env.unwrapped, skip_render_check=False)
