@@ -73,7 +73,8 @@ class HappyBotEnv(gym.Env):
     ## Starting State
 
     A policy triple drawn uniformly (with the env's seed) from the corpus's training split, or the
-    context given in ``reset(options={"user": ..., "previous_system": ...})``. ``info`` holds the
+    context given in ``reset(options={"user": ..., "previous_system": ...})`` (``"user"`` required,
+    ``"previous_system"`` optional, other keys refused). ``info`` holds the
     texts: ``previous_system``, ``user``, ``gold_response`` and ``next_user`` (``None`` when unknown),
     and ``context_truncated``.
 
@@ -130,7 +131,13 @@ class HappyBotEnv(gym.Env):
         if seed is not None or self.batch.counter[0] == 0:
             self.batch.key[0] = episode_key(self.np_random)
             self.batch.counter[0] = 0
-        if options and "user" in options:
+        options = options or {}
+        unknown = sorted(set(options) - {"user", "previous_system"})
+        if unknown:
+            raise ValueError(f"reset options are 'user' and 'previous_system'; unknown: {unknown}")
+        if "previous_system" in options and "user" not in options:
+            raise ValueError("reset option 'previous_system' needs option 'user': the user turn that answers it")
+        if "user" in options:
             self.batch.start_with(0, options.get("previous_system", ""), options["user"])
         else:
             self.batch.start(torch.ones(1, dtype=torch.bool))

@@ -86,6 +86,15 @@ def test_context_from_options_and_left_truncation():
     assert info["context_truncated"] is False and [t for t in obs["context"] if t] == ids("hi")
 
 
+@pytest.mark.parametrize(
+    "options, message",
+    [({"previous_system": "How was your day?"}, "option 'previous_system' needs option 'user'"), ({"usr": "hi"}, "unknown: \\['usr'\\]")],
+)
+def test_reset_options_that_would_be_ignored_are_refused(options, message):
+    with pytest.raises(ValueError, match=message):
+        make_env().reset(seed=0, options=options)
+
+
 def test_previous_system_turn_comes_before_the_user_turn(fixtures):
     env = HappyBotEnv(reward_model="vader", corpus=fixtures)
     for seed in range(20):
