@@ -46,6 +46,14 @@ class Seq2SeqConfig:
     """First decoder input ([CLS])."""
     end_id: int = 102
     """The token that ends a response ([SEP])."""
+    mask_id: int | None = 103
+    """[MASK], which the policy never writes (nor ``pad_id`` and ``start_id``); None for a vocabulary without one."""
+
+    def __post_init__(self) -> None:
+        ids = {"pad_id": self.pad_id, "start_id": self.start_id, "end_id": self.end_id, "mask_id": self.mask_id}
+        outside = [f"{k}={v}" for k, v in ids.items() if v is not None and not 0 <= v < self.vocab_size]
+        if outside:
+            raise ValueError(f"{', '.join(outside)} outside the vocabulary of {self.vocab_size} tokens")
 
 
 @dataclass
@@ -97,6 +105,11 @@ class Seq2SeqPolicy(nn.Module):
         self.combine = nn.Linear(2 * config.hidden_size, config.embedding_dim)  # W_c of equation 4
         self.output_bias = nn.Parameter(torch.zeros(config.vocab_size))  # b of equation 5; V is the embedding
         self.emotion_head = nn.Linear(config.hidden_size, config.num_emotions) if config.num_emotions else None
+        # Tokens that cannot be part of a response get probability 0 in equation 5: a sampled [PAD]
+        # would read as an empty response (a new episode) to whoever acts on the observation.
+        unwritable = torch.zeros(config.vocab_size, dtype=torch.bool)
+        unwritable[[i for i in (config.pad_id, config.start_id, config.mask_id) if i is not None]] = True
+        self.register_buffer("unwritable", unwritable, persistent=False)
 
     @classmethod
     def pretrained(cls, config: Seq2SeqConfig | None = None) -> Seq2SeqPolicy:
@@ -178,20 +191,27 @@ class Seq2SeqPolicy(nn.Module):
         return torch.tanh(self.combine(torch.cat([c, m], -1))), m  # (4)
 
     def output_logits(self, m_star: torch.Tensor) -> torch.Tensor:
-        """``(V m* + b) / tau``: equation 5 before the softmax, for ``m*`` of any leading shape."""
+        """``(V m* + b) / tau``: equation 5 before the softmax, for ``m*`` of any leading shape.
+
+        The one place every use of ``P`` goes through (sampling, greedy decoding, ``act``, the
+        log-probabilities and the MLE loss), so the unwritable tokens' logits are -inf in all of them.
+        """
         tau = self.config.temperature  # applied to the inputs, which are far smaller than the logits
-        return F.linear(self.dropout(m_star) / tau, self.embedding.weight, self.output_bias / tau)
+        logits = F.linear(self.dropout(m_star) / tau, self.embedding.weight, self.output_bias / tau)
+        return logits.masked_fill(self.unwritable, float("-inf"))
 
     def mle_loss(
         self, context: torch.Tensor, response: torch.Tensor, encoded: tuple[torch.Tensor, torch.Tensor, torch.Tensor] | None = None
     ) -> torch.Tensor:
         """Equation 6, teacher-forced: mean over each response's tokens (its end token included), then the batch.
 
+        A gold token the policy cannot write (padding, or a corpus's literal ``[MASK]``) is left out:
+        its probability is 0, so its loss would be infinite.
+
         ``encoded``, the output of ``encode(context)``, saves encoding the context again when the
         caller needs it too (MultiSeq's emotion head reads the same encoding).
         """
         h, mask, m = encoded if encoded is not None else self.encode(context)
-        targets = response
         inputs = torch.cat([torch.full_like(response[:, :1], self.config.start_id), response[:, :-1]], 1)
         # The inputs are known in advance, so they are embedded, and the outputs projected onto the
         # vocabulary, once for the whole sequence: the tied 30,522-row matrix then gets two dense
@@ -201,12 +221,15 @@ class Seq2SeqPolicy(nn.Module):
         for t in range(response.shape[1]):
             m_star, m = self._attend(embedded[:, t], m, h, mask)
             m_stars.append(m_star)
+        valid = ~self.unwritable[response]
+        # left out by ignore_index rather than multiplied by 0 afterwards, which would make inf * 0 = NaN
+        targets = response.masked_fill(~valid, self.config.pad_id)
         # one expression, so that the (B, T, V) logits in autocast's dtype are freed once cast
         per_token = F.cross_entropy(
-            self.output_logits(torch.stack(m_stars, 1)).float().flatten(0, 1), targets.flatten(), reduction="none"
+            self.output_logits(torch.stack(m_stars, 1)).float().flatten(0, 1), targets.flatten(),
+            ignore_index=self.config.pad_id, reduction="none",
         ).view_as(targets)
-        valid = targets != self.config.pad_id
-        return ((per_token * valid).sum(1) / valid.sum(1).clamp(min=1)).mean()
+        return (per_token.sum(1) / valid.sum(1).clamp(min=1)).mean()
 
     def generate(self, context: torch.Tensor, max_tokens: int, greedy: bool = False) -> Decoded:
         """Write responses: sampled from ``P`` (for RL) or greedy (for evaluation)."""
@@ -221,7 +244,7 @@ class Seq2SeqPolicy(nn.Module):
             token = log_p.argmax(-1) if greedy else sample(log_p)
             tokens.append(torch.where(alive, token, self.config.pad_id))
             log_probs.append(log_p.gather(1, token.unsqueeze(1)).squeeze(1))
-            entropies.append(-(log_p.exp() * log_p).sum(-1))
+            entropies.append(torch.special.entr(log_p.exp()).sum(-1))  # -p log p, 0 where p = 0
             states.append(m)
             masks.append(alive)
             alive = alive & (token != self.config.end_id)

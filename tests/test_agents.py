@@ -11,7 +11,7 @@ from happybot_env.env import HappyBotEnv
 from happybot_env.vector import HappyBotVectorEnv
 
 USERS = ["I failed my exam today.", "We adopted a puppy!", "My flight got cancelled."]
-TOY = Seq2SeqConfig(vocab_size=8, embedding_dim=16, hidden_size=16, dropout=0.0, pad_id=0, start_id=2, end_id=1)
+TOY = Seq2SeqConfig(vocab_size=8, embedding_dim=16, hidden_size=16, dropout=0.0, pad_id=0, start_id=2, end_id=1, mask_id=None)
 
 
 class ToyEnvs:
@@ -109,6 +109,49 @@ def test_mle_loss_is_equation_6_step_by_step():
     steps = torch.stack(per_response, 1)
     expected = (steps[0].mean() + steps[1, :2].mean()) / 2
     torch.testing.assert_close(policy.mle_loss(context, response), expected)
+
+
+def test_policy_never_writes_pad_start_or_mask_even_where_they_are_likeliest():
+    """[PAD], [CLS] (the start token) and [MASK] cannot be part of a response: a written [PAD] would
+    make the next observation look like a new episode. Kept: the end token and every other one."""
+    torch.manual_seed(0)
+    policy = Seq2SeqPolicy(Seq2SeqConfig(**{**TOY.__dict__, "mask_id": 7})).eval()
+    unwritable = torch.tensor([TOY.pad_id, TOY.start_id, 7])
+    with torch.no_grad():
+        policy.output_bias[unwritable] = 100.0  # without the mask, they would be all that is ever written
+    context = torch.randint(3, 7, (64, 5))
+    for greedy in (False, True):
+        decoded = policy.generate(context, 4, greedy=greedy)
+        assert not torch.isin(decoded.tokens[decoded.mask], unwritable).any()
+        assert torch.isfinite(decoded.log_probs).all() and torch.isfinite(decoded.entropy).all()
+        observation = {"context": context, "response": torch.zeros(64, 4, dtype=torch.long)}
+        assert not torch.isin(act(policy, observation, greedy=greedy)[0], unwritable).any()
+    h, mask, m = policy.encode(context)
+    log_p = policy.decode_step(torch.full((64,), TOY.start_id), m, h, mask)[0].log_softmax(-1)
+    assert (log_p[:, unwritable] == float("-inf")).all() and torch.isfinite(log_p[:, [1, 3, 4, 5, 6]]).all()
+
+
+def test_mle_loss_leaves_out_gold_tokens_the_policy_cannot_write():
+    """Padding and a corpus's literal [MASK] have probability 0: left out, not inf * 0 = NaN."""
+    torch.manual_seed(0)
+    policy = Seq2SeqPolicy(Seq2SeqConfig(**{**TOY.__dict__, "mask_id": 7})).eval()
+    context = torch.tensor([[3, 4, 0], [5, 6, 7]])
+    loss = policy.mle_loss(context, torch.tensor([[4, 7, 1], [6, 1, 0]]))
+    loss.backward()
+    assert all(torch.isfinite(p.grad).all() for p in policy.parameters() if p.grad is not None)
+    h, mask, m = policy.encode(context)
+    token, per_response = torch.full((2,), TOY.start_id), []
+    for t, gold in enumerate(([4, 6], [7, 1], [1, 0])):
+        logits, m = policy.decode_step(token, m, h, mask)
+        per_response.append(-F.log_softmax(logits, -1).gather(1, torch.tensor(gold).unsqueeze(1)).squeeze(1))
+        token = torch.tensor(gold)
+    steps = torch.stack(per_response, 1)
+    torch.testing.assert_close(loss, (steps[0, [0, 2]].mean() + steps[1, :2].mean()) / 2)
+
+
+def test_special_token_ids_outside_the_vocabulary_are_refused():
+    with pytest.raises(ValueError, match="mask_id=103 outside the vocabulary of 8 tokens"):
+        Seq2SeqConfig(**{**TOY.__dict__, "mask_id": 103})
 
 
 def test_held_out_mle_loss_is_the_mean_over_examples_whatever_the_batch_size():
