@@ -17,7 +17,7 @@ from reward_models import RewardModel
 
 from .core import EpisodeBatch, scored_user_tokens
 from .episodes import load_bank
-from .tokenizer import load_tokenizer
+from .tokenizer import load_tokenizer, uncut_ids
 
 RewardSpec = str | Path | RewardModel | Callable
 
@@ -74,9 +74,10 @@ class HappyBotEnv(gym.Env):
 
     A policy triple drawn uniformly (with the env's seed) from the corpus's training split, or the
     context given in ``reset(options={"user": ..., "previous_system": ...})`` (``"user"`` required,
-    ``"previous_system"`` optional, other keys refused). ``info`` holds the
-    texts: ``previous_system``, ``user``, ``gold_response`` and ``next_user`` (``None`` when unknown),
-    and ``context_truncated``.
+    ``"previous_system"`` optional, other keys refused). A user turn with no tokens (empty, blank or
+    zero-width characters) is refused in ``options`` and skipped in a corpus: there is nothing to
+    answer. ``info`` holds the texts: ``previous_system``, ``user``, ``gold_response`` and
+    ``next_user`` (``None`` when unknown), and ``context_truncated``.
 
     ## Episode End
 
@@ -137,6 +138,9 @@ class HappyBotEnv(gym.Env):
             raise ValueError(f"reset options are 'user' and 'previous_system'; unknown: {unknown}")
         if "previous_system" in options and "user" not in options:
             raise ValueError("reset option 'previous_system' needs option 'user': the user turn that answers it")
+        if "user" in options and not uncut_ids([options["user"]])[0]:
+            # without a system turn its context would be all padding, which the policy's attention cannot read
+            raise ValueError(f"reset option 'user' {options['user']!r} has no tokens: give a user turn to answer")
         if "user" in options:
             self.batch.start_with(0, options.get("previous_system", ""), options["user"])
         else:

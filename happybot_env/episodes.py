@@ -131,7 +131,15 @@ def bank_from_triples(
     context_ids, truncated, user_ids = encode_contexts(
         [t.previous_system for t in triples], [t.user for t in triples], max_context_tokens, user_tokens
     )
+    # a user turn with no tokens (blank, zero-width characters) leaves nothing to answer, and with no
+    # system turn before it an all-padding context that the policy's attention cannot read
     tokenizer = load_tokenizer()
+    answerable = user_ids[:, 0] != tokenizer.pad_token_id
+    if not answerable.all():
+        triples = [t for t, keep in zip(triples, answerable.tolist()) if keep]
+        if not triples:
+            raise ValueError("every user turn of the corpus is empty once tokenized: there is nothing to answer")
+        context_ids, truncated, user_ids = context_ids[answerable], truncated[answerable], user_ids[answerable]
     gold_ids = torch.zeros((len(triples), MAX_GOLD_TOKENS), dtype=torch.long)
     for row, ids in enumerate(uncut_ids([t.response for t in triples])):
         if ids:

@@ -95,6 +95,21 @@ def test_reset_options_that_would_be_ignored_are_refused(options, message):
         make_env().reset(seed=0, options=options)
 
 
+@pytest.mark.parametrize("user", ["", "   ", "\u200b"])
+def test_a_user_turn_without_tokens_is_refused_in_options(user):
+    with pytest.raises(ValueError, match="reset option 'user' .* has no tokens"):
+        make_env().reset(seed=0, options={"previous_system": "How are you?", "user": user})
+
+
+def test_corpus_user_turns_without_tokens_are_never_sampled():
+    env = make_env(corpus=["\u200b", "hi", ""])
+    for seed in range(10):
+        obs, info = env.reset(seed=seed)
+        assert info["user"] == "hi" and [t for t in obs["context"] if t] == ids("hi")
+    with pytest.raises(ValueError, match="every user turn of the corpus is empty"):
+        make_env(corpus=["", "\u200b"])
+
+
 def test_previous_system_turn_comes_before_the_user_turn(fixtures):
     env = HappyBotEnv(reward_model="vader", corpus=fixtures)
     for seed in range(20):
