@@ -130,8 +130,17 @@ class SequenceClassifierReward(RewardModel):
             )
 
     @classmethod
-    def from_pretrained(cls, folder: str | Path, *, input: str | None = None, **kwargs) -> SequenceClassifierReward:
-        """Load a reward model from a folder; ``input`` and ``max_length`` default to what it was trained with.
+    def from_pretrained(
+        cls,
+        folder: str | Path,
+        *,
+        input: str | None = None,
+        name: str | None = None,
+        max_length: int | None = None,
+        batch_size: int | None = None,
+        device: str | torch.device = "auto",
+    ) -> SequenceClassifierReward:
+        """Load a reward model from a folder; ``input``, ``name`` and ``max_length`` default to what it was trained with.
 
         ``max_length`` is at most the model's position embeddings, and the tokenizer (the folder's own,
         else the shared one) must fit the model's embeddings: either mismatch is refused here, before
@@ -152,21 +161,23 @@ class SequenceClassifierReward(RewardModel):
                 f"{model.config.vocab_size} (config.vocab_size): save the model's own tokenizer in the folder"
             )
         positions = getattr(model.config, "max_position_embeddings", None)
-        if kwargs.get("max_length") is None:
+        if max_length is None:
             trained = metadata.get("config", {}).get("max_length", 128)
-            kwargs["max_length"] = min(trained, positions) if positions else trained
-        elif positions and kwargs["max_length"] > positions:
+            max_length = min(trained, positions) if positions else trained
+        elif positions and max_length > positions:
             raise ValueError(
-                f"{folder}: max_length={kwargs['max_length']} is more than the model's "
-                f"{positions} positions (config.max_position_embeddings)"
+                f"{folder}: max_length={max_length} is more than the model's {positions} positions "
+                "(config.max_position_embeddings)"
             )
-        kwargs.setdefault("name", metadata.get("name", str(folder)))
         return cls(
             model,
             tokenizer,
             input=input or metadata.get("input", "response"),
+            name=name or metadata.get("name", str(folder)),
             positive=positive_index(model, folder),
-            **kwargs,
+            max_length=max_length,
+            batch_size=batch_size,
+            device=device,
         )
 
     @property

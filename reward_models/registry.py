@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import functools
+import inspect
 from collections.abc import Callable
 from pathlib import Path
 
@@ -22,7 +24,8 @@ def register(
     """Register a reward model under ``name``.
 
     ``reward`` is a ``RewardModel`` or a plain callable ``fn(users, responses) -> floats``;
-    ``factory`` instead builds a ``RewardModel`` when ``make`` is called (keywords pass through).
+    ``factory`` instead builds a ``RewardModel`` when ``make`` is called, with the keywords given to
+    ``make`` (``device`` only if the factory has a ``device`` parameter or ``**kwargs``).
     """
     if (reward is None) == (factory is None):
         raise TypeError("give exactly one of reward= or factory=")
@@ -39,37 +42,57 @@ def registered() -> list[str]:
 
 
 def make(spec: str | Path | RewardModel | Callable, **kwargs) -> RewardModel:
-    """A reward model from a registered name, a model folder, a ``RewardModel`` or a callable."""
+    """A reward model from a registered name, a model folder, a ``RewardModel`` or a callable.
+
+    Every reward model accepts ``device=`` ("auto", "cpu", "cuda:1", ...): the BERT models score
+    there. A reward model that the user's own code builds (an instance, a plain callable on text, a
+    factory without a ``device`` parameter) ignores it, as does VADER, a lexicon. Any other keyword
+    the model does not take is a TypeError that names the model.
+    """
     if isinstance(spec, RewardModel):
-        return spec
+        return _build(spec.name, lambda: spec, kwargs)
     if isinstance(spec, str) and spec in _registry:
-        return _registry[spec](**kwargs)
+        return _build(spec, _registry[spec], kwargs)
     if isinstance(spec, (str, Path)) and Path(spec).is_dir():
         from .bert import SequenceClassifierReward
 
-        return SequenceClassifierReward.from_pretrained(spec, **kwargs)
+        return _build(str(spec), functools.partial(SequenceClassifierReward.from_pretrained, spec), kwargs)
     if callable(spec) and not isinstance(spec, (str, Path)):
-        return CallableReward(spec)
+        model = CallableReward(spec)
+        return _build(model.name, lambda: model, kwargs)
     raise KeyError(
         f"unknown reward model {str(spec)!r}: registered names are {', '.join(registered())}; "
         "a folder holding a Hugging Face sequence-classification model or a callable work too"
     )
 
 
+def _build(name: str, factory: Callable[..., RewardModel], kwargs: dict) -> RewardModel:
+    """Call ``factory`` with ``kwargs``, less ``device`` if it takes none; refuse others it does not take, naming ``name``."""
+    parameters = inspect.signature(factory).parameters.values()
+    if not any(p.kind is p.VAR_KEYWORD for p in parameters):
+        takes = {p.name for p in parameters if p.kind in (p.POSITIONAL_OR_KEYWORD, p.KEYWORD_ONLY)}
+        unknown = sorted(set(kwargs) - takes - {"device"})
+        if unknown:
+            raise TypeError(
+                f"reward model {name!r} takes no keyword {', '.join(unknown)}; it takes: {', '.join(sorted(takes | {'device'}))}"
+            )
+        kwargs = {key: value for key, value in kwargs.items() if key in takes}
+    return factory(**kwargs)
+
+
 def _shipped(name: str) -> Callable[..., RewardModel]:
     def factory(**kwargs) -> RewardModel:
         from .bert import SequenceClassifierReward
 
-        kwargs.setdefault("name", name)
-        return SequenceClassifierReward.from_pretrained(ARTIFACTS / name, **kwargs)
+        return _build(name, functools.partial(SequenceClassifierReward.from_pretrained, ARTIFACTS / name, name=name), kwargs)
 
     return factory
 
 
-def _vader(**kwargs) -> RewardModel:
+def _vader() -> RewardModel:
     from .vader import VaderReward
 
-    return VaderReward(**kwargs)
+    return VaderReward()
 
 
 register("current", factory=_shipped("current"))

@@ -1,6 +1,7 @@
 """Reward models on a tiny randomly initialised BERT (fast), the registry, plugins and bad input."""
 
 import math
+import re
 
 import pytest
 import torch
@@ -9,7 +10,7 @@ from transformers import AutoTokenizer, BertConfig, BertForSequenceClassificatio
 import reward_models
 from happybot_env.tokenizer import load_tokenizer, uncut_ids
 from reward_models import RewardModelError, make, register, registered
-from reward_models import training
+from reward_models import registry, training
 from reward_models.inputs import pad_token_lists
 
 
@@ -173,6 +174,34 @@ def test_plain_callable_registers_and_scores():
     assert make("length")(["", ""], ["abc", ""]).tolist() == pytest.approx([0.03, 0.0])
     with pytest.raises(ValueError, match="already registered"):
         register("length", lambda users, responses: [0.0] * len(responses))
+
+
+def test_every_reward_model_accepts_a_device_and_refuses_other_keywords(tiny_bert, monkeypatch):
+    monkeypatch.setattr(registry, "_registry", dict(registry._registry))  # forget the registrations below afterwards
+
+    def mine(users, responses):
+        return [0.5] * len(responses)
+
+    instance = make(mine)
+    devices = []
+
+    def on_device(device="auto"):
+        devices.append(device)
+        return instance
+
+    register("mine", mine)
+    register("on_device", factory=on_device)
+    for spec in ("vader", "mine", mine, instance, tiny_bert):
+        assert make(spec, device="cpu")([""], ["good"]).shape == (1,)
+    assert make(instance, device="cpu") is instance
+    assert make("on_device", device="cpu") is instance and devices == ["cpu"]
+
+    named = {"vader": "vader", "mine": "mine", mine: "mine", "current": "current", tiny_bert: str(tiny_bert)}
+    for spec, name in named.items():
+        with pytest.raises(TypeError, match=rf"reward model '{re.escape(name)}' takes no keyword colour; it takes: "):
+            make(spec, device="cpu", colour="blue")
+    with pytest.raises(TypeError, match=r"takes no keyword colour; it takes: batch_size, device, input, max_length, name"):
+        make("current", colour="blue")
 
 
 @pytest.mark.parametrize(
