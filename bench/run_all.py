@@ -3,7 +3,8 @@
     python bench/run_all.py [--data-dir DATA] [--run runs/bench] [--device auto]
 
 Runs ``env_throughput.py``, ``train_throughput.py`` and ``reward_throughput.py`` with their defaults
-for the device (4,096 environments on a GPU, 64 on the CPU), then ``train.py pipeline`` into
+for the device (4,096 environments on a GPU, 64 on the CPU; ``env_throughput.py`` on the CPU too
+when the device is a GPU, as its targets are for both), then ``train.py pipeline`` into
 ``--run``. With ``--data-dir`` the environments sample the real corpora's contexts and the pipeline
 runs the ``paper`` preset on them; without it, the built-in corpus and the ``small`` preset. The
 pipeline's wall time is the sum of its stages as its run folder records them, so a pipeline that
@@ -56,10 +57,16 @@ def main() -> None:
         "commit": source_commit(),
         "hardware": hardware(resolve_device(args.device)),
     }
+    on_gpu = resolve_device(args.device).type == "cuda"
     for script in SCRIPTS:
         samples_contexts = script != "reward_throughput"  # which scores random ids, not a corpus
         extra = ["--corpus", str(args.data_dir)] if args.data_dir and samples_contexts else []
-        objects = json_objects(run([sys.executable, str(BENCH / f"{script}.py"), "--device", args.device, *extra]))
+        devices = ["cpu", args.device] if script == "env_throughput" and on_gpu else [args.device]
+        objects = [
+            found
+            for device in devices
+            for found in json_objects(run([sys.executable, str(BENCH / f"{script}.py"), "--device", device, *extra]))
+        ]
         figures[script] = objects if len(objects) > 1 else objects[0]
 
     data = ["--data-dir", str(args.data_dir)] if args.data_dir else []
