@@ -157,7 +157,11 @@ class Seq2SeqPolicy(nn.Module):
     def encode(self, context: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
         """``(h, mask, m_0)``: encoder states ``(B, L, H)``, their padding mask, the decoder's first state."""
         mask = context != self.config.pad_id
-        lengths = mask.sum(1).clamp(min=1).cpu()
+        lengths = mask.sum(1).cpu()  # on the CPU for packing anyway, so the check costs no device sync
+        if not lengths.all():
+            rows = (lengths == 0).nonzero().flatten().tolist()
+            # attention over nothing but padding is a softmax over -inf: NaN log-probabilities
+            raise ValueError(f"context rows {rows} hold only [PAD]: the policy needs at least one token to attend to")
         packed = nn.utils.rnn.pack_padded_sequence(
             self.dropout(self.embedding(context)), lengths, batch_first=True, enforce_sorted=False
         )

@@ -200,6 +200,15 @@ def test_multiseq_mle_training_learns_the_emotion_of_each_context(tmp_path):
     assert emotion_loss() < 0.2 * start
 
 
+def test_context_of_only_padding_is_refused():
+    policy = Seq2SeqPolicy(TOY)
+    context = torch.tensor([[3, 4, 0], [0, 0, 0]])
+    with pytest.raises(ValueError, match=r"context rows \[1\] hold only \[PAD\]"):
+        policy.generate(context, 3)
+    with pytest.raises(ValueError, match=r"context rows \[1\] hold only \[PAD\]"):
+        act(policy, {"context": context, "response": torch.zeros(2, 3, dtype=torch.long)})
+
+
 def test_multiseq_has_an_emotion_head_and_seq2seq_does_not():
     multiseq = Seq2SeqPolicy(Seq2SeqConfig(**{**TOY.__dict__, "num_emotions": 39}))
     _, _, final = multiseq.encode(torch.tensor([[3, 4, 5]]))
