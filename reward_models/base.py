@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import abc
 from collections.abc import Callable, Sequence
+from typing import Any
 
 import numpy as np
 import torch
@@ -41,13 +42,22 @@ class RewardModel(abc.ABC):
         raise NotImplementedError(f"{self.name} scores text only")
 
 
-def check_scores(scores, expected: int, name: str) -> torch.Tensor:
-    """Turn a model's output into a float32 tensor of shape ``(expected,)``, or raise naming the model."""
-    try:
-        tensor = torch.as_tensor(np.asarray(scores, dtype=np.float32) if not torch.is_tensor(scores) else scores)
-    except (TypeError, ValueError) as e:
-        raise RewardModelError(f"reward model {name!r} returned {type(scores).__name__}, not numbers: {e}") from None
-    tensor = tensor.float()
+def check_scores(scores: Any, expected: int, name: str) -> torch.Tensor:
+    """Turn a model's output into a float32 tensor of shape ``(expected,)``, or raise naming the model.
+
+    Strings are refused even when they read as numbers: a plugin that returns ``"0.5"`` has a bug.
+    """
+    if torch.is_tensor(scores):
+        tensor = scores.float()
+    else:
+        try:
+            array = np.asarray(scores)
+        except (TypeError, ValueError) as e:
+            raise RewardModelError(f"reward model {name!r} returned {type(scores).__name__}, not numbers: {e}") from None
+        if array.dtype.kind not in "biuf":  # booleans, integers and floats
+            kinds = ", ".join(sorted({type(value).__name__ for value in array.ravel().tolist()}))
+            raise RewardModelError(f"reward model {name!r} returned {type(scores).__name__} of {kinds}, not numbers")
+        tensor = torch.tensor(array, dtype=torch.float32)
     if tensor.shape != (expected,):
         raise RewardModelError(
             f"reward model {name!r} returned shape {tuple(tensor.shape)} for {expected} pairs, expected ({expected},)"

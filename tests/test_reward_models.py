@@ -211,7 +211,11 @@ def test_every_reward_model_accepts_a_device_and_refuses_other_keywords(tiny_ber
         ([0.5, math.inf], r"'broken' returned NaN or infinite scores \(first at pairs \[1\]\)"),
         ([0.5], r"'broken' returned shape \(1,\) for 2 pairs"),
         ([[0.5, 0.5]], r"'broken' returned shape \(1, 2\) for 2 pairs"),
-        (["good", "bad"], r"'broken' returned list, not numbers"),
+        (["good", "bad"], r"'broken' returned list of str, not numbers"),
+        (["0.5", "1e3"], r"'broken' returned list of str, not numbers"),
+        ([0.5, "1"], r"'broken' returned list of str, not numbers"),
+        ([0.5, None], r"'broken' returned list of NoneType, float, not numbers"),
+        ([[0.5], [0.5, 0.2]], r"'broken' returned list, not numbers: setting an array element with a sequence"),
     ],
 )
 def test_bad_plugin_output_names_the_plugin(output, message):
