@@ -18,6 +18,7 @@ import torch
 
 import reward_models
 from happybot_env.tokenizer import load_tokenizer
+from reward_models.bert import SequenceClassifierReward, resolve_device
 
 
 def synchronize(device: torch.device) -> None:
@@ -40,11 +41,16 @@ def main() -> None:
     parser.add_argument("--model", default="lookahead", help="reward model name or folder (default: lookahead)")
     parser.add_argument("--pairs", type=int, default=None, help="pairs per call (default: 65536 on a GPU, 512 on the CPU)")
     parser.add_argument("--repeats", type=int, default=3)
-    parser.add_argument("--device", default="auto")
+    parser.add_argument("--device", default="auto", help="auto, cpu, cuda or cuda:N: where the model scores (default: auto)")
     args = parser.parse_args()
 
-    model = reward_models.make(args.model, device=args.device)
-    device = model.device
+    requested = resolve_device(args.device)
+    model = reward_models.make(args.model, device=requested)
+    if not isinstance(model, SequenceClassifierReward) or not model.accepts_token_ids:
+        parser.error(f"{args.model} is not a BERT reward model in the shared vocabulary: it has no fast path to time")
+    device = next(model.model.parameters()).device  # where scoring runs, which is what the JSON reports
+    if device.type != requested.type:
+        parser.error(f"{args.model} was asked for {requested} but loaded on {device}")
     n = args.pairs or (65536 if device.type == "cuda" else 512)
     tokenizer = load_tokenizer()
     # 64 tokens in all: [CLS] + 31 user tokens + [SEP] + 30 response tokens + [SEP]
