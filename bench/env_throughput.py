@@ -58,15 +58,9 @@ def token_steps_per_second(envs, plan: torch.Tensor, to_env) -> float:
     return (len(plan) - 1) * plan.shape[1] / (time.perf_counter() - start)
 
 
-def make_reward_model(name: str, device: str) -> RewardModel:
-    """The named reward model, scoring on ``device`` as the native env steps there (VADER, a lexicon, has none)."""
-    if name == "length":
-        return LengthReward()
-    return reward_models.make(name) if name == "vader" else reward_models.make(name, device=device)
-
-
 def measure(reward_name: str, args: argparse.Namespace, plan: torch.Tensor) -> dict:
-    reward_model = make_reward_model(reward_name, args.device)
+    # the BERT models score on the native env's device, else "--device cpu" would score on a GPU
+    reward_model = LengthReward() if reward_name == "length" else reward_models.make(reward_name, device=args.device)
     native = HappyBotVectorEnv(args.num_envs, reward_model=reward_model, corpus=args.corpus, device=args.device)
     native_rate = token_steps_per_second(native, plan, lambda a: a.to(native.device))
     sync = gym.vector.SyncVectorEnv([lambda: HappyBotEnv(reward_model=reward_model, corpus=args.corpus)] * args.num_envs)
