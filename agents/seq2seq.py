@@ -78,16 +78,16 @@ def pretrained_embeddings() -> torch.Tensor:
         return f.get_tensor("embeddings.word_embeddings.weight").float()
 
 
-def sample(log_p: torch.Tensor) -> torch.Tensor:
-    """One token per row of ``(B, V)`` log-probabilities, by inverting the cumulative distribution.
+def sample(p: torch.Tensor) -> torch.Tensor:
+    """One token per row of ``(B, V)`` probabilities, by inverting the cumulative distribution.
 
     It draws one uniform number per row where ``torch.multinomial`` draws one per vocabulary entry,
     which made it a sixth of a REINFORCE update on the CPU.
     """
-    cumulative = log_p.exp().cumsum(-1)
+    cumulative = p.cumsum(-1)
     threshold = torch.rand_like(cumulative[:, -1:]) * cumulative[:, -1:]
     # right=True finds the first entry above the threshold, so a token of probability 0 is never drawn
-    return torch.searchsorted(cumulative, threshold, right=True).squeeze(1).clamp(max=log_p.shape[-1] - 1)
+    return torch.searchsorted(cumulative, threshold, right=True).squeeze(1).clamp(max=p.shape[-1] - 1)
 
 
 class Seq2SeqPolicy(nn.Module):
@@ -245,10 +245,13 @@ class Seq2SeqPolicy(nn.Module):
         for _ in range(max_tokens):
             logits, m = self.decode_step(token, m, h, mask)
             log_p = logits.float().log_softmax(-1)
-            token = log_p.argmax(-1) if greedy else sample(log_p)
+            # detached: only log_p needs a gradient, and an exp() in the graph would keep a (B, V)
+            # tensor per step alive until backward (the entropy is only logged)
+            p = log_p.detach().exp()
+            token = log_p.argmax(-1) if greedy else sample(p)
             tokens.append(torch.where(alive, token, self.config.pad_id))
             log_probs.append(log_p.gather(1, token.unsqueeze(1)).squeeze(1))
-            entropies.append(torch.special.entr(log_p.exp()).sum(-1))  # -p log p, 0 where p = 0
+            entropies.append(torch.special.entr(p).sum(-1))  # -p log p, 0 where p = 0
             states.append(m)
             masks.append(alive)
             alive = alive & (token != self.config.end_id)
@@ -310,7 +313,7 @@ def act(
             state.h[new_episode], state.mask[new_episode], state.m[new_episode] = h, mask, m
             state.last_token[new_episode] = policy.config.start_id
         logits, state.m = policy.decode_step(state.last_token, state.m, state.h, state.mask)
-        log_p = logits.float().log_softmax(-1)
-        actions = log_p.argmax(-1) if greedy else sample(log_p)
+        log_p = logits.float().log_softmax(-1)  # as generate() computes it, so the two agree token for token
+        actions = log_p.argmax(-1) if greedy else sample(log_p.exp())
     state.last_token = actions
     return actions, state

@@ -171,7 +171,7 @@ def test_held_out_mle_loss_is_the_mean_over_examples_whatever_the_batch_size():
 def test_sample_draws_tokens_at_their_probabilities():
     torch.manual_seed(0)
     probabilities = torch.tensor([[0.5, 0.0, 0.3, 0.2], [0.0, 0.0, 0.0, 1.0]])
-    tokens = sample(probabilities.log().expand(20_000, 2, 4).reshape(-1, 4)).view(20_000, 2)
+    tokens = sample(probabilities.expand(20_000, 2, 4).reshape(-1, 4)).view(20_000, 2)
     frequencies = F.one_hot(tokens, 4).float().mean(0)
     torch.testing.assert_close(frequencies, probabilities, atol=0.015, rtol=0)
     assert (tokens[:, 0] != 1).all() and (tokens[:, 1] == 3).all()  # never a token of probability 0
@@ -231,6 +231,25 @@ def test_sampled_log_probs_are_log_softmax_of_the_scaled_logits_of_the_sampled_t
         torch.testing.assert_close(decoded.log_probs[alive, t], expected[alive])
         token = decoded.tokens[:, t]
     assert (decoded.log_probs <= 0).all()
+
+
+def test_generate_keeps_one_vocabulary_sized_tensor_per_step_for_backward():
+    """Only the log-softmax needs a gradient: the probabilities that sampling and the (logged)
+    entropy read are detached, or each step would keep two more (B, V) tensors until backward."""
+    torch.manual_seed(0)
+    policy = Seq2SeqPolicy(Seq2SeqConfig(embedding_dim=8, hidden_size=8))
+    batch, steps, vocab = 4, 3, policy.config.vocab_size
+    saved = set()
+
+    def pack(tensor: torch.Tensor) -> torch.Tensor:
+        if tensor.shape == (batch, vocab):
+            saved.add(tensor.untyped_storage().data_ptr())
+        return tensor
+
+    with torch.autograd.graph.saved_tensors_hooks(pack, lambda tensor: tensor):
+        decoded = policy.generate(torch.randint(1000, 2000, (batch, 6)), steps)
+    assert len(saved) == steps
+    assert decoded.log_probs.requires_grad and not decoded.entropy.requires_grad
 
 
 def test_reinforce_raises_the_reward():
