@@ -1,6 +1,7 @@
 """train.py's policy stages on the tiny preset: outputs, resume after SIGKILL, reproducibility, bad input."""
 
 import json
+import shutil
 import signal
 import subprocess
 import sys
@@ -124,12 +125,34 @@ def test_rl_needs_the_mle_policy(tmp_path):
     assert result.returncode == 2 and "run `train.py mle --model seq2seq` first" in result.stderr
 
 
-def test_rl_with_any_registered_reward_and_resume(tmp_path):
-    assert train("mle", "--run", str(tmp_path), *TINY).returncode == 0
-    result = train("rl", "--reward", "vader", "--run", str(tmp_path), "--rl-updates", "4", *TINY)
+def test_rl_sigkill_then_resume_finishes_as_if_never_interrupted(tmp_path):
+    """The loops claim exact resumption: policy, baseline, optimizer, RNG, the env's sampling and the reward history."""
+    straight, killed = tmp_path / "straight", tmp_path / "killed"
+    assert train("mle", "--run", str(straight), *TINY).returncode == 0
+    shutil.copytree(straight, killed)  # the same MLE policy to start from, without training it twice
+    rl = ["rl", "--reward", "vader", "--rl-updates", "20", "--checkpoint-every", "2", *TINY]
+    result = train(*rl, "--run", str(straight))
     assert result.returncode == 0, result.stderr
-    history = json.loads((tmp_path / "metrics.json").read_text())["rl_vader"]["reward_history"]
-    assert [step for step, _ in history] == [1, 2, 3, 4] and all(0 <= r <= 1 for _, r in history)
+
+    process = subprocess.Popen([sys.executable, str(REPO_ROOT / "train.py"), *rl, "--run", str(killed)],
+                               stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    checkpoint = killed / "rl_vader" / "checkpoint.pt"
+    deadline = time.time() + 120
+    while time.time() < deadline and not (checkpoint.exists() and torch.load(checkpoint, weights_only=True)["step"] >= 2):
+        time.sleep(0.05)
+    process.send_signal(signal.SIGKILL)
+    process.wait()
+    step = torch.load(checkpoint, weights_only=True)["step"]
+    assert 2 <= step < 20 and not (killed / "rl_vader" / "policy").exists()
+
+    resumed = train(*rl, "--run", str(killed), "--resume")
+    assert resumed.returncode == 0, resumed.stderr
+    a, b = weights(straight / "rl_vader"), weights(killed / "rl_vader")
+    assert all(torch.equal(a[k], b[k]) for k in a)
+    metrics = [json.loads((run / "metrics.json").read_text())["rl_vader"] for run in (straight, killed)]
+    assert metrics[0] == metrics[1]
+    history = metrics[1]["reward_history"]
+    assert [s for s, _ in history] == list(range(1, 21)) and all(0 <= r <= 1 for _, r in history)
 
 
 def test_a_finished_run_resumed_with_more_steps_is_the_longer_run(tmp_path):
