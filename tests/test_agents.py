@@ -360,22 +360,42 @@ def test_reinforce_in_the_real_vector_env():
     assert stats.mle_loss == 0.0  # plain user turns have no gold response
 
 
-def test_policy_acts_in_single_and_vector_envs():
-    policy = Seq2SeqPolicy(Seq2SeqConfig(embedding_dim=16, hidden_size=16))
+def test_greedy_acting_writes_what_greedy_generation_writes_in_single_and_vector_envs():
+    """act() carries the recurrent state across steps and starts afresh on each new episode, so that
+    token by token it writes the responses generate(greedy=True) writes for the same contexts."""
+    torch.manual_seed(0)
+    policy = Seq2SeqPolicy(Seq2SeqConfig(embedding_dim=16, hidden_size=16)).eval()
+
+    def generated(contexts: list[torch.Tensor], max_tokens: int) -> list[list[int]]:
+        decoded = policy.generate(torch.stack(contexts), max_tokens, greedy=True)
+        return [row[keep].tolist() for row, keep in zip(decoded.tokens, decoded.mask)]
+
     env = HappyBotEnv(reward_model="vader", corpus=USERS, max_response_tokens=5)
     obs, _ = env.reset(seed=0)
-    state, done = None, False
+    context, written, state, done = torch.as_tensor(obs["context"]), [], None, False
     while not done:
-        action, state = act(policy, obs, state)
-        obs, _, terminated, truncated, _ = env.step(int(action[0]))
+        action, state = act(policy, obs, state, greedy=True)
+        written.append(int(action[0]))
+        obs, _, terminated, truncated, _ = env.step(written[-1])
         done = terminated or truncated
+    assert written == generated([context], 5)[0]
+
     envs = HappyBotVectorEnv(4, reward_model="vader", corpus=USERS, max_response_tokens=3, device="cpu")
     obs, _ = envs.reset(seed=0)
-    state = None
-    for _ in range(8):  # across autoresets: new episodes are re-encoded
-        actions, state = act(policy, obs, state)
-        obs, *_ = envs.step(actions)
-    assert actions.shape == (4,)
+    episodes = [[(obs["context"][i], [])] for i in range(4)]  # per env: (context, tokens written)
+    ended, state = torch.zeros(4, dtype=torch.bool), None
+    for _ in range(9):  # at least two episodes per env, with next-step autoresets between them
+        actions, state = act(policy, obs, state, greedy=True)
+        for i in range(4):
+            if not ended[i]:  # on the step after an episode ends, the env ignores the action
+                episodes[i][-1][1].append(int(actions[i]))
+        obs, _, terminated, truncated, _ = envs.step(actions)
+        for i in torch.nonzero(ended).flatten().tolist():
+            episodes[i].append((obs["context"][i], []))
+        ended = terminated | truncated
+    finished = [episode for per_env in episodes for episode in per_env[:-1]]
+    assert len(finished) >= 8
+    assert [tokens for _, tokens in finished] == generated([context for context, _ in finished], 3)
 
 
 @pytest.mark.parametrize(
