@@ -70,6 +70,16 @@ class ReinforceAgent:
                 f"the policy's vocabulary ({policy.config.vocab_size} tokens) does not match the environment's "
                 f"action space ({envs.single_action_space.n})"
             )
+        # The env ends an episode on its [SEP], pads gold responses with its [PAD] and is sent the policy's
+        # padding once a response has ended: other ids would leave responses unended, train on padding
+        # as if it were gold tokens, or write tokens into the episodes that follow.
+        special = {
+            "end_id": (policy.config.end_id, "[SEP]", envs.batch.sep_id),
+            "pad_id": (policy.config.pad_id, "[PAD]", envs.batch.pad_id),
+        }
+        wrong = [f"{name} {ours}, the environment's {token} is {theirs}" for name, (ours, token, theirs) in special.items() if ours != theirs]
+        if wrong:
+            raise ValueError(f"the policy's special tokens do not match the environment's tokenizer: {'; '.join(wrong)}")
         self.envs = envs
         self.device = envs.device
         self.policy = policy.to(self.device)

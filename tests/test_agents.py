@@ -1,5 +1,7 @@
 """The Seq2Seq / MultiSeq policy and the REINFORCE agent, on tiny models."""
 
+from types import SimpleNamespace
+
 import gymnasium as gym
 import pytest
 import torch
@@ -23,6 +25,7 @@ class ToyEnvs:
         self.device = torch.device("cpu")
         self.reward = reward or (lambda tokens: (tokens == 5).float().mean(1))
         self.generator = torch.Generator().manual_seed(0)
+        self.batch = SimpleNamespace(sep_id=TOY.end_id, pad_id=TOY.pad_id)  # as HappyBotVectorEnv's episode batch
 
     def reset(self):
         self.context = torch.randint(3, 8, (self.num_envs, 5), generator=self.generator)
@@ -426,6 +429,20 @@ def test_checkpoint_round_trip_and_mismatches(tmp_path):
         Seq2SeqPolicy.load(tmp_path / "policy")
     with pytest.raises(ValueError, match="does not match the environment"):
         ReinforceAgent(Seq2SeqPolicy(TOY), HappyBotVectorEnv(2, reward_model="vader", corpus=USERS, device="cpu"))
+
+
+@pytest.mark.parametrize(
+    "ids, message",
+    [
+        ({"end_id": 1}, r"end_id 1, the environment's \[SEP\] is 102$"),
+        ({"pad_id": 100}, r"pad_id 100, the environment's \[PAD\] is 0$"),
+        ({"end_id": 5, "pad_id": 1}, r"end_id 5, .*\[SEP\] is 102; pad_id 1, .*\[PAD\] is 0$"),
+    ],
+)
+def test_policy_with_other_end_or_pad_token_than_the_environment_is_refused(ids, message):
+    policy = Seq2SeqPolicy(Seq2SeqConfig(embedding_dim=8, hidden_size=8, **ids))
+    with pytest.raises(ValueError, match="the policy's special tokens do not match the environment's tokenizer: " + message):
+        ReinforceAgent(policy, HappyBotVectorEnv(2, reward_model="vader", corpus=USERS, device="cpu"))
 
 
 @pytest.mark.parametrize("rl_weight", [-0.1, 1.5])
