@@ -54,6 +54,8 @@ class Seq2SeqConfig:
         outside = [f"{k}={v}" for k, v in ids.items() if v is not None and not 0 <= v < self.vocab_size]
         if outside:
             raise ValueError(f"{', '.join(outside)} outside the vocabulary of {self.vocab_size} tokens")
+        if self.end_id in (self.pad_id, self.start_id, self.mask_id):
+            raise ValueError(f"end_id {self.end_id} is also pad_id, start_id or mask_id, which the policy never writes")
 
 
 @dataclass

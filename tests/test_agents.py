@@ -152,9 +152,11 @@ def test_mle_loss_leaves_out_gold_tokens_the_policy_cannot_write():
     torch.testing.assert_close(loss, (steps[0, [0, 2]].mean() + steps[1, :2].mean()) / 2)
 
 
-def test_special_token_ids_outside_the_vocabulary_are_refused():
+def test_special_token_ids_outside_the_vocabulary_or_an_unwritable_end_are_refused():
     with pytest.raises(ValueError, match="mask_id=103 outside the vocabulary of 8 tokens"):
         Seq2SeqConfig(**{**TOY.__dict__, "mask_id": 103})
+    with pytest.raises(ValueError, match="end_id 103 is also pad_id, start_id or mask_id, which the policy never writes"):
+        Seq2SeqConfig(end_id=103)
 
 
 def test_held_out_mle_loss_is_the_mean_over_examples_whatever_the_batch_size():
