@@ -43,8 +43,8 @@ def main() -> None:
     parser.add_argument("--device", default="auto")
     args = parser.parse_args()
 
-    reward_model = reward_models.make(args.reward_model)
     device = resolve_device(args.device)
+    reward_model = reward_models.make(args.reward_model, device=device)  # scores where the policy runs
     batch_size = args.batch_size or (4096 if device.type == "cuda" else 64)
     envs = HappyBotVectorEnv(
         batch_size, reward_model=reward_model, corpus=args.corpus, max_response_tokens=args.max_response_tokens, device=device
