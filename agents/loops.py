@@ -32,19 +32,22 @@ class LoopConfig:
     batch_size: int = 32
     """Examples per MLE step (REINFORCE: the number of environments)."""
     learning_rate: float = 1e-3
+    """MLE only: REINFORCE takes its learning rates and clipping from the agent's ``ReinforceConfig``."""
     max_grad_norm: float = 1.0
+    """MLE only, like ``learning_rate``."""
     checkpoint_every: int = 50
     seed: int = 0
 
 
-def _identity(config: LoopConfig, **more) -> dict:
+def _identity(config: LoopConfig, unused: tuple[str, ...] = (), **more) -> dict:
     """The settings a checkpoint must share with the run that resumes it.
 
     The number of steps is not among them: the batches of step k depend only on the seed and k and
     the learning rate is constant, so resuming a finished run with more steps extends it to exactly
-    the run that would have been made with those steps from the start.
+    the run that would have been made with those steps from the start. Nor are the fields of
+    ``config`` that the loop does not read (``unused``).
     """
-    return {k: v for k, v in asdict(config).items() if k not in ("steps", "checkpoint_every")} | more
+    return {k: v for k, v in asdict(config).items() if k not in ("steps", "checkpoint_every", *unused)} | more
 
 
 def _start(folder: Path, config: LoopConfig, identity: dict, resume: bool, restore) -> int:
@@ -152,7 +155,10 @@ def train_reinforce(
 ) -> dict:
     """``config.steps`` REINFORCE updates of ``agent``, logging rewards, losses, entropy and samples."""
     envs = agent.envs
-    identity = _identity(config, policy=asdict(agent.policy.config), agent=asdict(agent.config), envs=envs.num_envs)
+    # the agent's config, not the loop's, sets the learning rates and the clipping
+    identity = _identity(
+        config, ("learning_rate", "max_grad_norm"), policy=asdict(agent.policy.config), agent=asdict(agent.config), envs=envs.num_envs
+    )
 
     def restore(payload):
         agent.policy.load_state_dict(payload["model"])

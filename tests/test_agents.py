@@ -357,6 +357,28 @@ def test_infinite_gradient_stops_reinforce_training_and_keeps_the_last_good_chec
     assert raised.match(f"update 4: non-finite gradient norm .*{poisoned} inf.*: the weights were not updated")
 
 
+def test_reinforce_checkpoint_is_tied_to_the_agent_settings_not_the_unused_loop_ones(tmp_path):
+    """train_reinforce takes its learning rates and clipping from ReinforceConfig: the loop's
+    learning_rate and max_grad_norm (MLE's) do not decide whether a checkpoint can be resumed."""
+    from torch.utils.tensorboard import SummaryWriter
+
+    from agents.checkpoint import CheckpointError
+    from agents.loops import LoopConfig, train_reinforce
+
+    def run(loop: LoopConfig, agent_config: ReinforceConfig, resume: bool) -> dict:
+        envs = HappyBotVectorEnv(4, reward_model="vader", corpus=USERS, max_response_tokens=5, device="cpu")
+        agent = ReinforceAgent(Seq2SeqPolicy(Seq2SeqConfig(embedding_dim=16, hidden_size=16)), envs, agent_config)
+        with SummaryWriter(tmp_path / "tb") as writer:
+            return train_reinforce(agent, loop, tmp_path, writer, "rl", resume=resume, quiet=True)
+
+    torch.manual_seed(0)
+    run(LoopConfig(steps=2, batch_size=4), ReinforceConfig(), resume=False)
+    other_loop = LoopConfig(steps=3, batch_size=4, learning_rate=0.5, max_grad_norm=9.0)
+    with pytest.raises(CheckpointError, match=r"other settings \(agent\)"):
+        run(other_loop, ReinforceConfig(learning_rate=1e-3), resume=True)
+    assert [step for step, _ in run(other_loop, ReinforceConfig(), resume=True)["reward_history"]] == [1, 2, 3]
+
+
 def test_reinforce_in_the_real_vector_env():
     envs = HappyBotVectorEnv(8, reward_model="vader", corpus=USERS, max_response_tokens=5, device="cpu")
     agent = ReinforceAgent(Seq2SeqPolicy(Seq2SeqConfig(embedding_dim=16, hidden_size=16)), envs)
