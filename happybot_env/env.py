@@ -23,6 +23,9 @@ RewardSpec = str | Path | RewardModel | Callable
 
 
 def observation_space(max_context_tokens: int, max_response_tokens: int, vocab_size: int) -> spaces.Dict:
+    for name, size in (("max_context_tokens", max_context_tokens), ("max_response_tokens", max_response_tokens)):
+        if size < 1:  # checked before any corpus or model loads
+            raise ValueError(f"{name} must be at least 1, got {size}")
     return spaces.Dict(
         {
             "context": spaces.Box(0, vocab_size - 1, (max_context_tokens,), dtype=np.int64),
@@ -116,13 +119,13 @@ class HappyBotEnv(gym.Env):
             raise ValueError(f"render_mode must be one of {self.metadata['render_modes']} or None, got {render_mode!r}")
         self.render_mode = render_mode
         self.tokenizer = load_tokenizer()
+        self.action_space = spaces.Discrete(self.tokenizer.vocab_size)
+        self.observation_space = observation_space(max_context_tokens, max_response_tokens, self.tokenizer.vocab_size)
         self.reward_model = reward_models.make(reward_model)
         self.batch = EpisodeBatch(
             load_bank(corpus, split, max_context_tokens, scored_user_tokens(self.reward_model)),
             1, max_response_tokens, self.reward_model, torch.device("cpu")
         )
-        self.action_space = spaces.Discrete(self.tokenizer.vocab_size)
-        self.observation_space = observation_space(max_context_tokens, max_response_tokens, self.tokenizer.vocab_size)
         self._running = False
         self._last_reward: float | None = None
         self._info: dict[str, Any] | None = None

@@ -215,6 +215,12 @@ def test_unknown_reward_model_name():
         make_env(reward_model="happiness")
 
 
+@pytest.mark.parametrize("size", ["max_context_tokens", "max_response_tokens"])
+def test_sizes_below_one_token_are_refused(size):
+    with pytest.raises(ValueError, match=f"{size} must be at least 1, got 0"):
+        make_env(**{size: 0})
+
+
 class NaNOnTokenIds(reward_models.RewardModel):
     name = "nan on token ids"
     accepts_token_ids = True
