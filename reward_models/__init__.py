@@ -10,6 +10,6 @@ sequence-classification model, by path; and anything registered with ``register`
 """
 
 from .base import CallableReward, RewardModel, RewardModelError, check_scores
-from .registry import make, register, registered
+from .registry import UnknownRewardModel, make, register, registered
 
-__all__ = ["CallableReward", "RewardModel", "RewardModelError", "check_scores", "make", "register", "registered"]
+__all__ = ["CallableReward", "RewardModel", "RewardModelError", "check_scores", "UnknownRewardModel", "make", "register", "registered"]

@@ -32,9 +32,18 @@ INPUTS = ("response", "pair")
 
 
 def resolve_device(device: str | torch.device) -> torch.device:
+    """``"auto"`` is CUDA when there is a GPU, else the CPU; a CUDA device that is not there is refused here,
+    where the message can say so, rather than at the first tensor moved to it."""
     if str(device) == "auto":
         return torch.device("cuda" if torch.cuda.is_available() else "cpu")
-    return torch.device(device)
+    try:
+        resolved = torch.device(device)
+    except RuntimeError as e:
+        raise ValueError(f"device {device!r}: {e}") from None
+    if resolved.type == "cuda" and not (torch.cuda.is_available() and (resolved.index or 0) < torch.cuda.device_count()):
+        raise ValueError(f"device {device!r}: no such CUDA device here (torch {torch.__version__}, "
+                         f"{torch.cuda.device_count()} CUDA devices); use 'cpu' or 'auto'")
+    return resolved
 
 
 def positive_index(model: PreTrainedModel, folder: Path) -> int:

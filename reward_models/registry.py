@@ -14,6 +14,13 @@ ARTIFACTS = Path(__file__).parent / "artifacts"
 _registry: dict[str, Callable[..., RewardModel]] = {}
 
 
+class UnknownRewardModel(KeyError):
+    """``make`` was given neither a registered name nor a model folder."""
+
+    def __str__(self) -> str:  # KeyError's own would print the message in quotes
+        return str(self.args[0])
+
+
 def register(
     name: str,
     reward: RewardModel | Callable | None = None,
@@ -60,8 +67,11 @@ def make(spec: str | Path | RewardModel | Callable, **kwargs) -> RewardModel:
     if callable(spec) and not isinstance(spec, (str, Path)):
         model = CallableReward(spec)
         return _build(model.name, lambda: model, kwargs)
-    raise KeyError(
-        f"unknown reward model {str(spec)!r}: registered names are {', '.join(registered())}; "
+    text = str(spec)
+    looks_like_a_path = isinstance(spec, Path) or "/" in text or "\\" in text
+    raise UnknownRewardModel(
+        (f"no reward model folder at {text}" if looks_like_a_path else f"unknown reward model {text!r}")
+        + f": registered names are {', '.join(registered())}; "
         "a folder holding a Hugging Face sequence-classification model or a callable work too"
     )
 

@@ -158,8 +158,16 @@ def test_max_length_is_capped_by_the_position_embeddings(tmp_path):
 
 
 def test_unknown_name_lists_the_registered_ones():
-    with pytest.raises(KeyError, match="registered names are current, lookahead, vader"):
+    with pytest.raises(KeyError, match="registered names are current, lookahead, vader") as error:
         make("lookahaed")
+    assert str(error.value).startswith("unknown reward model 'lookahaed':")  # no quotes around the whole message
+
+
+def test_a_missing_model_folder_is_named_as_a_folder(tmp_path):
+    with pytest.raises(reward_models.UnknownRewardModel, match=re.escape(f"no reward model folder at {tmp_path / 'predictor'}:")):
+        make(tmp_path / "predictor")
+    with pytest.raises(reward_models.UnknownRewardModel, match="no reward model folder at runs/nope/predictor:"):
+        make("runs/nope/predictor")
 
 
 def test_vader_prefers_warm_words():
