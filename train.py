@@ -83,20 +83,36 @@ RL_REWARDS = ("current", "lookahead")
 
 def open_run(args: argparse.Namespace) -> Path:
     """The run folder, created with a ``run.json`` on first use; a folder of another version, or of a
-    run on other data, is refused (its finished stages would be mixed into this one)."""
+    run on other data or of another preset, is refused (its finished stages would be mixed into this one).
+
+    A run remembers its preset: later commands on it need no ``--preset``.
+    """
     run: Path = args.run
     marker = run / "run.json"
     data_dir = str(args.data_dir.resolve()) if args.data_dir else None
-    if marker.is_file():
-        made = json.loads(marker.read_text())
-        if made.get("version") != VERSION:
-            raise ValueError(f"{run} was made by HappyBot run format {made.get('version')}, this is {VERSION}: use another --run")
-        if made.get("data_dir") != data_dir:
-            raise ValueError(f"{run} holds a run on {made.get('data_dir') or 'the built-in corpus'}: use another --run")
-    else:
-        run.mkdir(parents=True, exist_ok=True)
-        marker.write_text(json.dumps({"version": VERSION, "data_dir": data_dir}) + "\n")
+    made = read_run(run)
+    if not made:
+        if args.data_dir:
+            find_corpora(args.data_dir)  # a folder without corpora must not claim a run folder it cannot fill
+        made = {"version": VERSION, "data_dir": data_dir}
+    if made.get("version") != VERSION:
+        raise ValueError(f"{run} was made by HappyBot run format {made.get('version')}, this is {VERSION}: use another --run")
+    if made.get("data_dir") != data_dir:
+        raise ValueError(f"{run} holds a run on {made.get('data_dir') or 'the built-in corpus'}: use another --run")
+    if "preset" in vars(args):  # the stages that take sizes
+        if args.preset is None:
+            args.preset = made.get("preset")
+        if made.setdefault("preset", preset_name(args)) != preset_name(args):
+            raise ValueError(f"{run} holds a run of the {made['preset']} preset: drop --preset {args.preset}, or use another --run")
+    run.mkdir(parents=True, exist_ok=True)
+    marker.write_text(json.dumps(made) + "\n")
     return run
+
+
+def read_run(run: Path) -> dict:
+    """The folder's ``run.json``: format version, data directory and preset; empty for a new folder."""
+    marker = run / "run.json"
+    return json.loads(marker.read_text()) if marker.is_file() else {}
 
 
 def update_metrics(run: Path, stage: str, metrics: dict) -> None:
@@ -324,7 +340,9 @@ def run_chat(args: argparse.Namespace) -> int:
     from agents.evaluation import respond
     from happybot_env.episodes import encode_contexts
 
-    run, preset = args.run, preset_of(args)
+    run = args.run
+    args.preset = args.preset or read_run(run).get("preset")  # chat with the sizes the policy was trained with
+    preset = preset_of(args)
     folder = run / args.model / "policy"
     if not folder.is_dir():
         raise FileNotFoundError(f"{folder} does not exist: train it first (or choose --model)")
@@ -466,8 +484,16 @@ def provenance() -> dict[str, str]:
 # -- command line ---------------------------------------------------------------------------------------
 
 
+def existing_folder(text: str) -> Path:
+    """``--data-dir``: refused by the parser if it is not a folder, before a run folder is made."""
+    path = Path(text)
+    if not path.is_dir():
+        raise argparse.ArgumentTypeError(f"data directory {text} does not exist" if not path.exists() else f"{text} is not a folder")
+    return path
+
+
 def add_common(parser: argparse.ArgumentParser) -> None:
-    parser.add_argument("--data-dir", type=Path, default=None,
+    parser.add_argument("--data-dir", type=existing_folder, default=None,
                         help="folder holding the real corpora (see README); default: the built-in chit-chat corpus")
     parser.add_argument("--run", type=Path, default=Path("runs/default"), help="the run folder (default: runs/default)")
     parser.add_argument("--device", default="auto", help="auto, cpu, cuda or cuda:N (default: auto)")
@@ -503,7 +529,7 @@ def add_fine_tune(parser: argparse.ArgumentParser, lr: float) -> None:
     parser.add_argument("--lora-rank", type=int, default=0, help="0: fine-tune every weight; >0: a LoRA adapter of this rank")
     parser.add_argument("--epochs", type=float, default=1.0, help="passes over the training set (default: 1)")
     parser.add_argument("--learning-rate", type=float, default=lr, help=f"peak AdamW learning rate (default: {lr})")
-    parser.add_argument("--batch-size", type=int, default=32)
+    parser.add_argument("--batch-size", type=int, default=32, help="examples per step (default: 32)")
     parser.add_argument("--max-length", type=int, default=128, help="tokens per input (default: 128)")
     parser.add_argument("--eval-every", type=int, default=1000, help="steps between evaluations (default: 1000)")
 
@@ -527,7 +553,8 @@ def build_parser() -> argparse.ArgumentParser:
     add_fine_tune(predictor, lr=5e-5)
     predictor.add_argument("--labels", type=Path, default=None, help="labels file (default: <run>/labels.jsonl)")
     mle = stage("mle", run_mle, "MLE pretraining of a policy")
-    mle.add_argument("--model", choices=("seq2seq", "multiseq"), default="seq2seq")
+    mle.add_argument("--model", choices=("seq2seq", "multiseq"), default="seq2seq",
+                     help="seq2seq, or multiseq with its emotion head (default: seq2seq)")
     add_preset(mle)
     rl = stage("rl", run_rl, "REINFORCE from the Seq2Seq policy")
     rl.add_argument("--reward", default="lookahead", help="current, lookahead, or any registered name or model folder")
@@ -537,7 +564,7 @@ def build_parser() -> argparse.ArgumentParser:
     chat.add_argument("--model", default="rl_lookahead", help="which policy of the run (default: rl_lookahead)")
     add_preset(chat, resume=False)
     sb3 = stage("sb3", run_sb3, "stable-baselines3 PPO in HappyBot-v0")
-    sb3.add_argument("--reward", default="lookahead")
+    sb3.add_argument("--reward", default="lookahead", help="any registered name or model folder (default: lookahead)")
     add_preset(sb3, resume=False)
     add_preset(stage("pipeline", run_pipeline, "every stage in order (the default)"))
     compare = stages.add_parser("compare", help="compare evaluated runs (seeds)", description=run_compare.__doc__)
@@ -556,10 +583,11 @@ def main(argv: list[str] | None = None) -> int:
 
         transformers_logging.disable_progress_bar()  # its bar for loading weights, on every reward model
     from agents.checkpoint import CheckpointError
+    from reward_models import UnknownRewardModel
 
     try:
         return args.run_stage(args)
-    except (CorpusFormatError, CheckpointError, FileNotFoundError, ValueError, FloatingPointError) as e:
+    except (CorpusFormatError, CheckpointError, UnknownRewardModel, FileNotFoundError, ValueError, FloatingPointError) as e:
         print(f"error: {e}", file=sys.stderr)
         return 2
 

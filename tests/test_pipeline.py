@@ -106,8 +106,8 @@ def test_evaluating_again_keeps_the_record_and_says_so(run, tmp_path):
 
     copy = tmp_path / "run"
     shutil.copytree(run, copy)
-    result = subprocess.run(
-        [sys.executable, str(REPO_ROOT / "train.py"), "evaluate", "--preset", "tiny", "--data-dir", str(FIXTURES),
+    result = subprocess.run(  # no --preset: the run remembers it was tiny
+        [sys.executable, str(REPO_ROOT / "train.py"), "evaluate", "--data-dir", str(FIXTURES),
          "--run", str(copy), "--device", "cpu", "--quiet"],
         capture_output=True, text=True,
     )
@@ -115,6 +115,25 @@ def test_evaluating_again_keeps_the_record_and_says_so(run, tmp_path):
     report = (copy / "results.md").read_text()
     assert "## Run" in report and "- command: `python " in report and " pipeline " in report
     assert "Evaluated again by `python " in report and " evaluate " in report.split("Evaluated again by")[1].split("\n")[0]
+
+
+def test_a_run_remembers_its_preset(tmp_path):
+    import train
+
+    train.open_run(train.build_parser().parse_args(["evaluate", "--run", str(tmp_path), "--preset", "tiny"]))
+    later = train.build_parser().parse_args(["evaluate", "--run", str(tmp_path)])
+    train.open_run(later)
+    assert train.preset_of(later) == train.PRESETS["tiny"]
+
+
+def test_a_run_refuses_another_preset(run):
+    result = subprocess.run(
+        [sys.executable, str(REPO_ROOT / "train.py"), "evaluate", "--preset", "small", "--data-dir", str(FIXTURES),
+         "--run", str(run), "--device", "cpu"],
+        capture_output=True, text=True,
+    )
+    assert result.returncode == 2
+    assert f"{run} holds a run of the tiny preset: drop --preset small, or use another --run" in result.stderr
 
 
 def test_tensorboard_holds_the_namespaced_curves_and_samples(run):

@@ -115,9 +115,24 @@ def test_run_folder_on_other_data_is_refused(tmp_path):
 
 
 def test_no_stage_means_the_pipeline_with_the_flags_given(tmp_path):
-    result = train("--data-dir", str(tmp_path / "missing"), "--run", str(tmp_path / "run"), "--preset", "tiny")
+    result = train("--run", str(tmp_path / "run"), "--preset", "tiny", "--device", "cuda:99")
     assert result.returncode == 2 and "pipeline: mle seq2seq" in result.stdout
-    assert f"data directory {tmp_path / 'missing'} does not exist" in result.stderr
+    assert "error: device 'cuda:99': no such CUDA device here" in result.stderr and "Traceback" not in result.stderr
+
+
+@pytest.mark.parametrize("folder", ["missing", "empty"])
+def test_a_wrong_data_dir_claims_no_run_folder(tmp_path, folder):
+    (tmp_path / "empty").mkdir()
+    result = train("rl", "--data-dir", str(tmp_path / folder), "--run", str(tmp_path / "run"), "--preset", "tiny")
+    expected = f"data directory {tmp_path / 'missing'} does not exist" if folder == "missing" else "no known corpus under"
+    assert result.returncode == 2 and expected in result.stderr
+    assert not (tmp_path / "run").exists()  # so the right --data-dir can use it next
+
+
+def test_an_unknown_reward_name_is_a_clean_error(tmp_path):
+    result = train("label", "--classifier", "lookahed", "--run", str(tmp_path))
+    assert result.returncode == 2 and "Traceback" not in result.stderr
+    assert "error: unknown reward model 'lookahed': registered names are" in result.stderr
 
 
 def test_rl_needs_the_mle_policy(tmp_path):
