@@ -393,6 +393,8 @@ def run_compare(args: argparse.Namespace) -> int:
 
     runs = {}
     for folder in args.runs:
+        if args.runs.count(folder) > 1:  # counted twice it would narrow the spread and pass for two seeds
+            raise ValueError(f"{folder} is given {args.runs.count(folder)} times: give each run once")
         results, seed = load_run(folder)
         runs[f"{folder}" + (f" (seed {seed})" if seed is not None else "")] = results
     print(compare(runs), end="")

@@ -62,6 +62,8 @@ def test_compare_command_reads_run_folders_and_names_their_seeds(tmp_path, capsy
     assert f"- run 2: {tmp_path / 'seed-1'} (seed 1)" in report and "| 2 of 2 |" in report
     assert train.main(["compare", str(tmp_path / "seed-0"), str(tmp_path / "missing")]) == 2
     assert f"{tmp_path / 'missing' / 'results.json'} does not exist" in capsys.readouterr().err
+    assert train.main(["compare", str(tmp_path / "seed-0"), str(tmp_path / "seed-0")]) == 2
+    assert f"{tmp_path / 'seed-0'} is given 2 times: give each run once" in capsys.readouterr().err
 
 
 def test_a_column_that_an_older_run_lacks_is_left_empty():
