@@ -297,11 +297,13 @@ def run_rl(args: argparse.Namespace) -> int:
     )
     agent = ReinforceAgent(Seq2SeqPolicy.load(start, expected_vocab_size=envs.single_action_space.n), envs,
                            ReinforceConfig(learning_rate=preset.rl_learning_rate, rl_weight=preset.rl_weight))
-    loop = LoopConfig(preset.rl_updates, preset.rl_envs, preset.rl_learning_rate, checkpoint_every=preset.checkpoint_every, seed=args.seed)
-    with writer_for(run, name, {**asdict(loop), "reward": args.reward}) as writer:
+    loop = LoopConfig(preset.rl_updates, preset.rl_envs, checkpoint_every=preset.checkpoint_every, seed=args.seed)
+    # the agent's config holds REINFORCE's learning rates and clipping; the loop's own are MLE's
+    hyperparameters = {"updates": loop.steps, "envs": loop.batch_size, "seed": loop.seed, **asdict(agent.config)}
+    with writer_for(run, name, {**hyperparameters, "reward": args.reward}) as writer:
         metrics = train_reinforce(agent, loop, run / name, writer, name, args.resume, args.quiet)
     agent.policy.save(run / name / "policy")
-    update_metrics(run, name, {**metrics, "reward_model": str(args.reward), "learning_rate": loop.learning_rate,
+    update_metrics(run, name, {**metrics, "reward_model": str(args.reward), "learning_rate": agent.config.learning_rate,
                                "rl_weight": agent.config.rl_weight})
     log(args, f"{name}: saved {run / name / 'policy'} (mean reward of the last updates {metrics['final_reward']:.3f})")
     return 0
