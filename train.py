@@ -393,11 +393,12 @@ def run_compare(args: argparse.Namespace) -> int:
     """Print, as Markdown, the evaluated runs side by side: Table 2 as mean ± s.d. and the paper's claims run by run."""
     from agents.comparison import compare, load_run
 
-    runs = {}
-    for folder in args.runs:
-        if args.runs.count(folder) > 1:  # counted twice it would narrow the spread and pass for two seeds
-            raise ValueError(f"{folder} is given {args.runs.count(folder)} times: give each run once")
-        results, seed = load_run(folder)
+    runs, folders = {}, []
+    for given in args.runs:
+        folder, results, seed = load_run(given)
+        if folder in folders:  # counted twice it would narrow the spread and pass for two seeds
+            raise ValueError(f"{folder} is given twice: give each run once")
+        folders.append(folder)
         runs[f"{folder}" + (f" (seed {seed})" if seed is not None else "")] = results
     print(compare(runs), end="")
     return 0

@@ -17,14 +17,19 @@ from pathlib import Path
 from .evaluation import COLUMNS, SYSTEMS, best_rival, expected_outcome
 
 
-def load_run(folder: Path) -> tuple[dict, int | None]:
-    """The evaluation results of a run folder, and the seed its pipeline record names (None without one)."""
+def load_run(folder: Path) -> tuple[Path, dict, int | None]:
+    """The run folder (given, or holding the given ``results.json``), its evaluation results, and the
+    seed its pipeline record names (None without one)."""
+    if folder.name == "results.json" and folder.is_file():  # the file itself was named: its folder is the run
+        folder = folder.parent
+    if not folder.is_dir():
+        raise FileNotFoundError(f"no run folder at {folder}")
     path = folder / "results.json"
     if not path.is_file():
         raise FileNotFoundError(f"{path} does not exist: run `train.py evaluate --run {folder}` first")
     metrics = folder / "metrics.json"
     record = json.loads(metrics.read_text()).get("pipeline", {}) if metrics.is_file() else {}
-    return json.loads(path.read_text()), record.get("seed")
+    return folder, json.loads(path.read_text()), record.get("seed")
 
 
 def spread(values: list[float], digits: int) -> str:
@@ -33,9 +38,17 @@ def spread(values: list[float], digits: int) -> str:
     return f"{mean} ± {statistics.stdev(values):.{digits}f}" if len(values) > 1 else mean
 
 
-def lookahead_margin(systems: dict[str, dict]) -> float:
-    """RL Look-ahead's mean ``lookahead`` reward minus the best of the three other systems'."""
-    return systems["RL Look-ahead"]["mean_lookahead"] - systems[best_rival(systems)]["mean_lookahead"]
+def lookahead_margin(results: dict) -> float:
+    """RL Look-ahead's mean ``lookahead`` reward minus the best of the three other systems'.
+
+    From the per-context scores when the run kept them, as ``results.md``'s paired difference is,
+    so that the two reports agree to the last digit; else from the rounded means of Table 2.
+    """
+    systems, scores = results["systems"], results.get("lookahead_scores", {})
+    rival = best_rival(systems)
+    if {"RL Look-ahead", rival} <= set(scores):
+        return statistics.mean(scores["RL Look-ahead"]) - statistics.mean(scores[rival])
+    return systems["RL Look-ahead"]["mean_lookahead"] - systems[rival]["mean_lookahead"]
 
 
 def compare(runs: dict[str, dict]) -> str:
@@ -46,7 +59,7 @@ def compare(runs: dict[str, dict]) -> str:
         if runs[name]["users"] != first["users"]:
             raise ValueError(f"{name} answered other held-out contexts than {names[0]}: compare runs of one experiment")
     systems = [s for s in first["systems"] if all(s in results["systems"] for results in runs.values())]
-    lines = [f"# HappyBot: {len(runs)} runs compared ({first['examples']} held-out contexts each)", ""]
+    lines = [f"# HappyBot: {len(runs)} run{'s' if len(runs) > 1 else ''} compared ({first['examples']} held-out contexts each)", ""]
     lines += [f"- run {i}: {name}" for i, name in enumerate(names, 1)]
     over = f"mean ± standard deviation over {len(runs)} runs" if len(runs) > 1 else "one run"
     lines += ["", f"## Automatic metrics (Table 2), {over}", ""]
@@ -68,7 +81,7 @@ def compare(runs: dict[str, dict]) -> str:
             holds = [outcome[i][2] for outcome in claims.values()]
             lines.append(f"| {claim} | " + " | ".join("yes" if h else "**no**" for h in holds)
                          + f" | {sum(holds)} of {len(holds)} |")
-        margins = [lookahead_margin(results["systems"]) for results in complete.values()]
+        margins = [lookahead_margin(results) for results in complete.values()]
         error = f" ± {statistics.stdev(margins) / len(margins) ** 0.5:.4f} (standard error over the runs)" if len(margins) > 1 else ""
         lines += ["", f"RL Look-ahead's mean lookahead reward minus the best other system's: "
                   f"{statistics.mean(margins):+.4f}{error}; run by run " + ", ".join(f"{m:+.4f}" for m in margins) + "."]

@@ -39,6 +39,12 @@ def test_one_run_has_no_spread():
     assert "(Table 2), one run" in report and "±" not in report
 
 
+def test_the_margin_comes_from_the_per_context_scores_as_in_results_md():
+    run = results(rewards(0.70))  # Table 2's rounded means: 0.7000 against RL Current's 0.6400
+    run["lookahead_scores"] = {"RL Look-ahead": [0.7002, 0.7000], "RL Current": [0.6400, 0.6400]}
+    assert "run by run +0.0601." in compare({"a": run})
+
+
 def test_runs_without_all_four_systems_leave_the_claims_out():
     partial = rewards(0.70)
     del partial["RL Current"]
@@ -60,10 +66,15 @@ def test_compare_command_reads_run_folders_and_names_their_seeds(tmp_path, capsy
     assert train.main(["compare", str(tmp_path / "seed-0"), str(tmp_path / "seed-1")]) == 0
     report = capsys.readouterr().out
     assert f"- run 2: {tmp_path / 'seed-1'} (seed 1)" in report and "| 2 of 2 |" in report
-    assert train.main(["compare", str(tmp_path / "seed-0"), str(tmp_path / "missing")]) == 2
-    assert f"{tmp_path / 'missing' / 'results.json'} does not exist" in capsys.readouterr().err
+    (tmp_path / "unevaluated").mkdir()
+    assert train.main(["compare", str(tmp_path / "seed-0"), str(tmp_path / "unevaluated")]) == 2
+    assert f"{tmp_path / 'unevaluated' / 'results.json'} does not exist" in capsys.readouterr().err
+    assert train.main(["compare", str(tmp_path / "nope")]) == 2
+    assert f"no run folder at {tmp_path / 'nope'}" in capsys.readouterr().err
+    assert train.main(["compare", str(tmp_path / "seed-0" / "results.json")]) == 0  # the file names its run
+    assert f"- run 1: {tmp_path / 'seed-0'} (seed 0)" in capsys.readouterr().out
     assert train.main(["compare", str(tmp_path / "seed-0"), str(tmp_path / "seed-0")]) == 2
-    assert f"{tmp_path / 'seed-0'} is given 2 times: give each run once" in capsys.readouterr().err
+    assert f"{tmp_path / 'seed-0'} is given twice: give each run once" in capsys.readouterr().err
 
 
 def test_a_column_that_an_older_run_lacks_is_left_empty():
