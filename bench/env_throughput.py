@@ -84,12 +84,13 @@ def main() -> None:
     parser.add_argument("--steps", type=int, default=200, help="vector steps to time (default: 200)")
     parser.add_argument("--sync-steps", type=int, default=None,
                         help="steps of SyncVectorEnv (default: --steps on the CPU, 20 on a GPU, where its thousands of envs crawl)")
-    parser.add_argument("--reward-model", nargs="+", default=["lookahead", "vader", "length"])
-    parser.add_argument("--corpus", default="default")
+    parser.add_argument("--reward-model", nargs="+", default=["lookahead", "vader", "length"],
+                        help="reward models to time, each a registered name, a folder or length (default: lookahead vader length)")
+    parser.add_argument("--corpus", default="default", help="default (the built-in corpus) or a data folder")
     parser.add_argument("--device", default="auto", help="device of the native vector env (default: auto)")
     args = parser.parse_args()
     on_gpu = resolve_device(args.device).type == "cuda"
-    args.num_envs = args.num_envs or (4096 if on_gpu else 64)
+    args.num_envs = (4096 if on_gpu else 64) if args.num_envs is None else args.num_envs
     args.sync_steps = args.sync_steps or (min(args.steps, 20) if on_gpu else args.steps)
 
     sep = load_tokenizer().sep_token_id

@@ -40,7 +40,7 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--model", default="lookahead", help="reward model name or folder (default: lookahead)")
     parser.add_argument("--pairs", type=int, default=None, help="pairs per call (default: 65536 on a GPU, 512 on the CPU)")
-    parser.add_argument("--repeats", type=int, default=3)
+    parser.add_argument("--repeats", type=int, default=3, help="timed calls per path, averaged (default: 3)")
     parser.add_argument("--device", default="auto", help="auto, cpu, cuda or cuda:N: where the model scores (default: auto)")
     args = parser.parse_args()
 
@@ -51,7 +51,7 @@ def main() -> None:
     device = next(model.model.parameters()).device  # where scoring runs, which is what the JSON reports
     if device.type != requested.type:
         parser.error(f"{args.model} was asked for {requested} but loaded on {device}")
-    n = args.pairs or (65536 if device.type == "cuda" else 512)
+    n = (65536 if device.type == "cuda" else 512) if args.pairs is None else args.pairs
     tokenizer = load_tokenizer()
     # 64 tokens in all: [CLS] + 31 user tokens + [SEP] + 30 response tokens + [SEP]
     generator = torch.Generator().manual_seed(0)

@@ -37,15 +37,15 @@ def main() -> None:
     parser.add_argument("--batch-size", type=int, default=None, help="envs per update (default: 4096 on a GPU, 64 on the CPU)")
     parser.add_argument("--updates", type=int, default=5, help="timed REINFORCE updates (after one warm-up)")
     parser.add_argument("--ppo-steps", type=int, default=512, help="environment steps of PPO to time")
-    parser.add_argument("--reward-model", default="lookahead")
-    parser.add_argument("--corpus", default="default")
-    parser.add_argument("--max-response-tokens", type=int, default=20)
-    parser.add_argument("--device", default="auto")
+    parser.add_argument("--reward-model", default="lookahead", help="registered name or folder (default: lookahead)")
+    parser.add_argument("--corpus", default="default", help="default (the built-in corpus) or a data folder")
+    parser.add_argument("--max-response-tokens", type=int, default=20, help="tokens sampled per response (default: 20)")
+    parser.add_argument("--device", default="auto", help="auto, cpu, cuda or cuda:N (default: auto)")
     args = parser.parse_args()
 
     device = resolve_device(args.device)
     reward_model = reward_models.make(args.reward_model, device=device)  # scores where the policy runs
-    batch_size = args.batch_size or (4096 if device.type == "cuda" else 64)
+    batch_size = (4096 if device.type == "cuda" else 64) if args.batch_size is None else args.batch_size
     envs = HappyBotVectorEnv(
         batch_size, reward_model=reward_model, corpus=args.corpus, max_response_tokens=args.max_response_tokens, device=device
     )
