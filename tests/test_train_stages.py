@@ -44,20 +44,24 @@ def test_same_seed_same_run(tmp_path):
     assert metrics[0] == metrics[1]
 
 
+def kill_once_checkpointed(argv: list[str], checkpoint, step: int) -> int:
+    """Run ``train.py argv``, SIGKILL it once ``checkpoint`` holds ``step`` or later; the step it holds then."""
+    process = subprocess.Popen([sys.executable, str(REPO_ROOT / "train.py"), *argv],
+                               stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    deadline = time.time() + 120
+    while time.time() < deadline and not (checkpoint.exists() and torch.load(checkpoint, weights_only=True)["step"] >= step):
+        time.sleep(0.05)
+    process.send_signal(signal.SIGKILL)
+    process.wait()
+    return torch.load(checkpoint, weights_only=True)["step"]
+
+
 def test_sigkill_then_resume_finishes_as_if_never_interrupted(tmp_path):
     long = ["--mle-steps", "60", "--checkpoint-every", "3"]
     assert train("mle", "--run", str(tmp_path / "straight"), *TINY, *long).returncode == 0
 
     killed = tmp_path / "killed"
-    process = subprocess.Popen([sys.executable, str(REPO_ROOT / "train.py"), "mle", "--run", str(killed), *TINY, *long],
-                               stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
-    checkpoint = killed / "seq2seq" / "checkpoint.pt"
-    deadline = time.time() + 120
-    while time.time() < deadline and not (checkpoint.exists() and torch.load(checkpoint, weights_only=True)["step"] >= 9):
-        time.sleep(0.05)
-    process.send_signal(signal.SIGKILL)
-    process.wait()
-    step = torch.load(checkpoint, weights_only=True)["step"]
+    step = kill_once_checkpointed(["mle", "--run", str(killed), *TINY, *long], killed / "seq2seq" / "checkpoint.pt", 9)
     assert 9 <= step < 60 and not (killed / "seq2seq" / "policy").exists()
 
     refused = train("mle", "--run", str(killed), *TINY, *long)
@@ -149,15 +153,7 @@ def test_rl_sigkill_then_resume_finishes_as_if_never_interrupted(tmp_path):
     result = train(*rl, "--run", str(straight))
     assert result.returncode == 0, result.stderr
 
-    process = subprocess.Popen([sys.executable, str(REPO_ROOT / "train.py"), *rl, "--run", str(killed)],
-                               stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
-    checkpoint = killed / "rl_vader" / "checkpoint.pt"
-    deadline = time.time() + 120
-    while time.time() < deadline and not (checkpoint.exists() and torch.load(checkpoint, weights_only=True)["step"] >= 2):
-        time.sleep(0.05)
-    process.send_signal(signal.SIGKILL)
-    process.wait()
-    step = torch.load(checkpoint, weights_only=True)["step"]
+    step = kill_once_checkpointed([*rl, "--run", str(killed)], killed / "rl_vader" / "checkpoint.pt", 2)
     assert 2 <= step < 20 and not (killed / "rl_vader" / "policy").exists()
 
     resumed = train(*rl, "--run", str(killed), "--resume")
