@@ -52,20 +52,21 @@ def main() -> None:
     parser.add_argument("--device", default="auto", help="auto, cpu, cuda or cuda:N (default: auto)")
     args = parser.parse_args()
 
+    device = resolve_device(args.device)
     figures: dict = {
         "date": datetime.datetime.now(datetime.timezone.utc).isoformat(timespec="seconds"),
         "commit": source_commit(),
-        "hardware": hardware(resolve_device(args.device)),
+        "hardware": hardware(device),
     }
-    on_gpu = resolve_device(args.device).type == "cuda"
+    on_gpu = device.type == "cuda"
     for script in SCRIPTS:
         samples_contexts = script != "reward_throughput"  # which scores random ids, not a corpus
         extra = ["--corpus", str(args.data_dir)] if args.data_dir and samples_contexts else []
         devices = ["cpu", args.device] if script == "env_throughput" and on_gpu else [args.device]
         objects = [
             found
-            for device in devices
-            for found in json_objects(run([sys.executable, str(BENCH / f"{script}.py"), "--device", device, *extra]))
+            for bench_device in devices
+            for found in json_objects(run([sys.executable, str(BENCH / f"{script}.py"), "--device", bench_device, *extra]))
         ]
         figures[script] = objects if len(objects) > 1 else objects[0]
 
