@@ -81,11 +81,24 @@ RL_REWARDS = ("current", "lookahead")
 # -- run folder ---------------------------------------------------------------------------------
 
 
+def remember_run(args: argparse.Namespace) -> None:
+    """Fill in what the command left out from the run folder's ``run.json``: its data folder and preset.
+
+    Run before a stage reads either, so that ``train.py evaluate --run R`` works on a run made with
+    ``--data-dir`` and ``--preset``; what the command does give is checked by ``open_run``.
+    """
+    made = read_run(args.run)
+    if args.data_dir is None and made.get("data_dir"):
+        if not Path(made["data_dir"]).is_dir():
+            raise FileNotFoundError(f"{args.run} is a run on {made['data_dir']}, which is no longer a folder: give --data-dir")
+        args.data_dir = Path(made["data_dir"])
+    if "preset" in vars(args) and args.preset is None:
+        args.preset = made.get("preset")
+
+
 def open_run(args: argparse.Namespace) -> Path:
     """The run folder, created with a ``run.json`` on first use; a folder of another version, or of a
     run on other data or of another preset, is refused (its finished stages would be mixed into this one).
-
-    A run remembers its preset: later commands on it need no ``--preset``.
     """
     run: Path = args.run
     marker = run / "run.json"
@@ -100,8 +113,6 @@ def open_run(args: argparse.Namespace) -> Path:
     if made.get("data_dir") != data_dir:
         raise ValueError(f"{run} holds a run on {made.get('data_dir') or 'the built-in corpus'}: use another --run")
     if "preset" in vars(args):  # the stages that take sizes
-        if args.preset is None:
-            args.preset = made.get("preset")
         if made.setdefault("preset", preset_name(args)) != preset_name(args):
             raise ValueError(f"{run} holds a run of the {made['preset']} preset: drop --preset {args.preset}, or use another --run")
     run.mkdir(parents=True, exist_ok=True)
@@ -342,9 +353,7 @@ def run_chat(args: argparse.Namespace) -> int:
     from agents.evaluation import respond
     from happybot_env.episodes import encode_contexts
 
-    run = args.run
-    args.preset = args.preset or read_run(run).get("preset")  # chat with the sizes the policy was trained with
-    preset = preset_of(args)
+    run, preset = args.run, preset_of(args)
     folder = run / args.model / "policy"
     if not folder.is_dir():
         raise FileNotFoundError(f"{folder} does not exist: train it first (or choose --model)")
@@ -497,9 +506,12 @@ def existing_folder(text: str) -> Path:
     return path
 
 
-def add_common(parser: argparse.ArgumentParser) -> None:
+def add_data_dir(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--data-dir", type=existing_folder, default=None,
-                        help="folder holding the real corpora (see README); default: the built-in chit-chat corpus")
+                        help="folder holding the real corpora (see README); default: the run's, else the built-in chit-chat corpus")
+
+
+def add_run(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--run", type=Path, default=Path("runs/default"), help="the run folder (default: runs/default)")
     parser.add_argument("--device", default="auto", help="auto, cpu, cuda or cuda:N (default: auto)")
     parser.add_argument("--seed", type=int, default=0, help="makes a run reproducible on the same device (default: 0)")
@@ -545,11 +557,14 @@ def build_parser() -> argparse.ArgumentParser:
 
     def stage(name: str, function, help: str) -> argparse.ArgumentParser:
         sub = stages.add_parser(name, help=help, description=function.__doc__)
-        add_common(sub)
+        add_data_dir(sub)
+        add_run(sub)
         sub.set_defaults(run_stage=function)
         return sub
 
-    stage("data", run_data, "corpus statistics as JSON")
+    data = stages.add_parser("data", help="corpus statistics as JSON", description=run_data.__doc__)
+    add_data_dir(data)  # reads corpora only: no run folder, device or seed
+    data.set_defaults(run_stage=run_data)
     add_fine_tune(stage("classifier", run_classifier, "train the sentiment classifier"), lr=5e-5)
     stage("label", run_label, "label the user turns").add_argument(
         "--classifier", default=None,
@@ -591,6 +606,8 @@ def main(argv: list[str] | None = None) -> int:
     from reward_models import UnknownRewardModel
 
     try:
+        if "run" in vars(args):
+            remember_run(args)
         return args.run_stage(args)
     except (CorpusFormatError, CheckpointError, UnknownRewardModel, FileNotFoundError, ValueError, FloatingPointError) as e:
         print(f"error: {e}", file=sys.stderr)

@@ -117,13 +117,30 @@ def test_evaluating_again_keeps_the_record_and_says_so(run, tmp_path):
     assert "Evaluated again by `python " in report and " evaluate " in report.split("Evaluated again by")[1].split("\n")[0]
 
 
-def test_a_run_remembers_its_preset(tmp_path):
+def test_a_run_remembers_its_preset_and_data_folder(tmp_path):
     import train
 
-    train.open_run(train.build_parser().parse_args(["evaluate", "--run", str(tmp_path), "--preset", "tiny"]))
-    later = train.build_parser().parse_args(["evaluate", "--run", str(tmp_path)])
+    run = tmp_path / "run"
+    train.open_run(train.build_parser().parse_args(["evaluate", "--run", str(run), "--preset", "tiny", "--data-dir", str(FIXTURES)]))
+    later = train.build_parser().parse_args(["evaluate", "--run", str(run)])
+    train.remember_run(later)
     train.open_run(later)
     assert train.preset_of(later) == train.PRESETS["tiny"]
+    assert later.data_dir.resolve() == FIXTURES.resolve() and train.corpus_of(later) == later.data_dir
+
+
+def test_a_run_whose_data_folder_is_gone_asks_for_one(tmp_path):
+    import shutil
+
+    import train
+
+    data, run = tmp_path / "data", tmp_path / "run"
+    shutil.copytree(FIXTURES, data)
+    train.open_run(train.build_parser().parse_args(["evaluate", "--run", str(run), "--preset", "tiny", "--data-dir", str(data)]))
+    shutil.rmtree(data)
+    assert train.main(["evaluate", "--run", str(run)]) == 2
+    with pytest.raises(FileNotFoundError, match=f"{run} is a run on {data.resolve()}, which is no longer a folder: give --data-dir"):
+        train.remember_run(train.build_parser().parse_args(["evaluate", "--run", str(run)]))
 
 
 def test_a_run_refuses_another_preset(run):

@@ -86,6 +86,12 @@ def test_unknown_stage_and_flag_are_rejected():
     assert run_train("data", "--data-dirr", "x").returncode == 2
 
 
+@pytest.mark.parametrize("flag", [["--run", "runs/x"], ["--seed", "1"], ["--device", "cpu"]])
+def test_data_refuses_flags_it_would_ignore(flag):
+    result = run_train("data", *flag)
+    assert result.returncode == 2 and f"unrecognized arguments: {' '.join(flag)}" in result.stderr
+
+
 def test_a_corpus_without_a_train_split_is_trained_on_and_test_splits_never_are(fixtures, tmp_path):
     data_dir = tmp_path / "data"
     shutil.copytree(fixtures, data_dir)

@@ -113,9 +113,11 @@ def test_run_folder_of_another_version_is_refused(tmp_path):
 
 
 def test_run_folder_on_other_data_is_refused(tmp_path):
-    assert train("mle", "--run", str(tmp_path), *TINY).returncode == 0
-    result = train("mle", "--run", str(tmp_path), "--preset", "tiny", "--device", "cpu")
-    assert result.returncode == 2 and "use another --run" in result.stderr
+    run, other = tmp_path / "run", tmp_path / "other"
+    assert train("mle", "--run", str(run), *TINY).returncode == 0
+    other.mkdir()
+    result = train("mle", "--run", str(run), "--data-dir", str(other), "--preset", "tiny", "--device", "cpu")
+    assert result.returncode == 2 and f"{run} holds a run on {FIXTURES.resolve()}: use another --run" in result.stderr
 
 
 def test_no_stage_means_the_pipeline_with_the_flags_given(tmp_path):
