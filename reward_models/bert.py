@@ -105,6 +105,14 @@ def load_classifier(folder: str | Path) -> PreTrainedModel:
     return AutoModelForSequenceClassification.from_pretrained(folder, local_files_only=True, use_safetensors=True).float()
 
 
+def position_offset(model: PreTrainedModel) -> int:
+    """The first position id: 0 for BERT; ``padding_idx + 1`` for RoBERTa-like models, which number
+    positions after the padding id, so that 514 position embeddings place 512 tokens."""
+    table = getattr(getattr(model.base_model, "embeddings", None), "position_embeddings", None)
+    padding_idx = getattr(table, "padding_idx", None)
+    return 0 if padding_idx is None else padding_idx + 1
+
+
 class SequenceClassifierReward(RewardModel):
     """Scores pairs with a classifier, in batches, in bf16 on a GPU and fp32 on the CPU."""
 
@@ -169,14 +177,16 @@ class SequenceClassifierReward(RewardModel):
                 f"{folder}: {whose} has {len(tokenizer)} token ids but the model's embeddings only "
                 f"{model.config.vocab_size} (config.vocab_size): save the model's own tokenizer in the folder"
             )
-        positions = getattr(model.config, "max_position_embeddings", None)
+        positions, offset = getattr(model.config, "max_position_embeddings", None), position_offset(model)
+        if positions:
+            positions -= offset
         if max_length is None:
             trained = metadata.get("config", {}).get("max_length", 128)
             max_length = min(trained, positions) if positions else trained
         elif positions and max_length > positions:
             raise ValueError(
                 f"{folder}: max_length={max_length} is more than the model's {positions} positions "
-                "(config.max_position_embeddings)"
+                "(config.max_position_embeddings" + (f", less the {offset} its position ids start at)" if offset else ")")
             )
         return cls(
             model,

@@ -157,6 +157,39 @@ def test_max_length_is_capped_by_the_position_embeddings(tmp_path):
         make(folder, max_length=32, device="cpu")
 
 
+def test_a_slow_tokenizer_of_another_vocabulary_is_refused(own_vocabulary_bert, tmp_path):
+    from transformers.models import bert
+
+    from reward_models.bert import SequenceClassifierReward
+
+    fast = AutoTokenizer.from_pretrained(own_vocabulary_bert)
+    vocab = tmp_path / "vocab.txt"
+    vocab.write_text("".join(f"{word}\n" for word, _ in sorted(fast.get_vocab().items(), key=lambda item: item[1])))
+    slow_class = getattr(bert, "BertTokenizerLegacy", BertTokenizer)  # the pure-Python one, in transformers 5 and 4
+    slow = slow_class(vocab_file=str(vocab))
+    assert not slow.is_fast
+    model = BertForSequenceClassification.from_pretrained(own_vocabulary_bert)
+    with pytest.raises(ValueError, match=f"own: a reward model with its own vocabulary needs a fast tokenizer, not {slow_class.__name__}"):
+        SequenceClassifierReward(model, slow, name="own", device="cpu")
+    assert SequenceClassifierReward(model, fast, name="own", device="cpu").score(["hi"], ["hi"]).shape == (1,)
+
+
+def test_max_length_allows_for_roberta_position_offset(tmp_path):
+    from transformers import RobertaConfig, RobertaForSequenceClassification
+
+    # RoBERTa numbers positions from padding_idx + 1: 18 embeddings with padding id 0 place 17 tokens
+    RobertaForSequenceClassification(RobertaConfig(
+        vocab_size=30522, hidden_size=16, num_hidden_layers=1, num_attention_heads=1, intermediate_size=16,
+        max_position_embeddings=18, pad_token_id=0,
+    )).save_pretrained(tmp_path / "roberta")
+    model = make(tmp_path / "roberta", input="pair", device="cpu")
+    assert model.max_length == 17
+    long = " ".join(["wonderful"] * 40)
+    assert model([long], [long]).shape == (1,)  # 18 tokens would index past the table
+    with pytest.raises(ValueError, match=r"max_length=18 is more than the model's 17 positions .*less the 1 its position ids start at"):
+        make(tmp_path / "roberta", max_length=18, device="cpu")
+
+
 def test_unknown_name_lists_the_registered_ones():
     with pytest.raises(KeyError, match="registered names are current, lookahead, vader") as error:
         make("lookahaed")
