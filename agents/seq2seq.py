@@ -312,7 +312,8 @@ def act(
             state = ActingState(h, mask, m, torch.full_like(new_episode, policy.config.start_id, dtype=torch.long))
         elif new_episode.any():
             h, mask, m = policy.encode(context[new_episode])
-            state.h[new_episode], state.mask[new_episode], state.m[new_episode] = h, mask, m
+            # under CUDA autocast the encoder (cuDNN) returns fp16 and the decoder bf16: keep the state's dtypes
+            state.h[new_episode], state.mask[new_episode], state.m[new_episode] = h.to(state.h.dtype), mask, m.to(state.m.dtype)
             state.last_token[new_episode] = policy.config.start_id
         logits, state.m = policy.decode_step(state.last_token, state.m, state.h, state.mask)
         log_p = logits.float().log_softmax(-1)  # as generate() computes it, so the two agree token for token

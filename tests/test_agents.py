@@ -425,6 +425,22 @@ def test_greedy_acting_writes_what_greedy_generation_writes_in_single_and_vector
     assert [tokens for _, tokens in finished] == generated([context for context, _ in finished], 3)
 
 
+def test_acting_keeps_its_state_dtype_when_an_episode_restarts(monkeypatch):
+    """Under CUDA bf16 autocast the cuDNN encoder returns fp16 while the state holds the decoder's bf16:
+    writing one into the other was an index_put dtype error. Here the encoder is made to return fp16."""
+    torch.manual_seed(0)
+    policy = Seq2SeqPolicy(TOY).eval()
+    context = torch.randint(3, 8, (2, 5))
+    response = torch.zeros((2, 3), dtype=torch.long)
+    actions, state = act(policy, {"context": context, "response": response})
+    response[:, 0] = actions
+    response[1] = 0  # env 1 starts a new episode
+    encode = policy.encode
+    monkeypatch.setattr(policy, "encode", lambda c: tuple(t.half() if t.is_floating_point() else t for t in encode(c)))
+    actions, state = act(policy, {"context": context, "response": response}, state)
+    assert state.h.dtype == state.m.dtype == torch.float32 and actions.shape == (2,)
+
+
 @pytest.mark.parametrize(
     "observation, message",
     [
