@@ -192,6 +192,23 @@ def test_the_fast_path_reads_as_much_of_a_long_user_turn_as_the_reward_model_doe
     assert reward == pytest.approx(float(model([user], ["great"])[0]), abs=1e-6)
 
 
+def test_the_fast_path_keeps_the_end_of_a_user_turn_longer_than_the_model_reads(tiny_bert):
+    # the env cuts the user turn it hands the fast path itself (encode_contexts); with the default
+    # max_length of 128 a 400-token turn must lose its start, as the text path's cut_ids does
+    model = reward_models.make(tiny_bert, input="pair", device="cpu")
+    assert model.max_length == 128
+    user = " ".join(f"word{i}" for i in range(157))  # 400 tokens
+    env = make_env(reward_model=model, corpus=[user])
+    env.reset(seed=0)
+    for token in ids("great") + [SEP]:
+        _, reward, terminated, _, _ = env.step(token)
+    assert terminated
+    assert reward == pytest.approx(float(model([user], ["great"])[0]), abs=1e-6)
+    # and the cut is seen: the start of the turn alone would score otherwise
+    start = TOKENIZER.decode(ids(user)[:120])
+    assert reward != pytest.approx(float(model([start], ["great"])[0]), abs=1e-6)
+
+
 @pytest.mark.parametrize("action, message", [(30522, "outside the vocabulary"), (-1, "outside the vocabulary"), (1.5, "one token id"), ([5, 6], "one token id")])
 def test_bad_actions(action, message):
     env = make_env()
