@@ -9,8 +9,9 @@ from gymnasium.wrappers.vector import ArrayConversion
 
 import reward_models
 from happybot_env.env import HappyBotEnv
-from happybot_env.tokenizer import load_tokenizer
+from happybot_env.tokenizer import load_tokenizer, uncut_ids
 from happybot_env.vector import HappyBotVectorEnv
+from reward_models.inputs import pad_token_lists
 
 TOKENIZER = load_tokenizer()
 SEP = TOKENIZER.sep_token_id
@@ -52,11 +53,29 @@ def test_vector_env_equals_single_envs_with_the_same_seeds_and_actions(corpus, r
                 single_obs[i], _ = env.reset()
                 expected = (0.0, False, False)
             else:
-                single_obs[i], *expected, _ = env.step(int(actions[i]))
+                single_obs[i], *expected, info = env.step(int(actions[i]))
+                if expected[1] or expected[2]:
+                    # both envs score through the same EpisodeBatch and model, so agreeing proves
+                    # nothing about the scoring: check it against a reference built without them
+                    assert float(rewards[i]) == pytest.approx(reference_reward(vector.reward_model, single_obs[i], info), abs=1e-6)
             assert (float(rewards[i]), bool(terminated[i]), bool(truncated[i])) == pytest.approx(tuple(expected), abs=1e-6)
             ended[i] = bool(terminated[i] or truncated[i])
         endings += sum(ended)
     assert endings > 10 and truncated.dtype == torch.bool
+
+
+def reference_reward(model: reward_models.RewardModel, obs: dict, info: dict) -> float:
+    """The score of an ended episode, from its observation and info alone.
+
+    A model in the shared vocabulary gets the whole user turn and the response ids less special
+    tokens (it cuts them itself); not their text, since random WordPiece ids do not survive
+    decoding and re-tokenising. A text-only model (VADER) gets the texts.
+    """
+    if not model.accepts_token_ids:
+        return float(model([info["user"]], [info["response_text"]])[0])
+    kept = [t for t in obs["response"].tolist() if t not in TOKENIZER.all_special_ids]
+    user = pad_token_lists(uncut_ids([info["user"]]), TOKENIZER.pad_token_id)
+    return float(model.score_token_ids(user, pad_token_lists([kept], TOKENIZER.pad_token_id))[0])
 
 
 def test_make_vec_returns_the_native_vector_env():
