@@ -11,7 +11,7 @@ from typing import Any
 
 import torch
 
-from reward_models import RewardModel, check_scores
+from reward_models import RewardModel, check_scores, failures_named
 
 from .data import PolicyExample
 from .episodes import MAX_USER_TOKENS, EpisodeBank, encode_contexts, episode_index, row_views, triples_from_texts
@@ -121,15 +121,25 @@ class EpisodeBatch:
         return compact_right(response, ~self.special[response], self.pad_id)
 
     def score(self, envs: torch.Tensor) -> torch.Tensor:
+        """The reward model's scores of the responses of ``envs``.
+
+        Whatever the model raises comes out as a ``RewardModelError`` that names it (the original as
+        its cause), in the single and the vector env alike: a plugin's bare ``RuntimeError`` from deep
+        in a training loop would not say which model failed.
+        """
+        model = self.reward_model
         responses = self.response_tokens(envs)
-        if self.reward_model.accepts_token_ids:
-            scores = self.reward_model.score_token_ids(self.user[envs], responses)
-            return check_scores(scores, len(responses), self.reward_model.name).to(self.device)
+        if model.accepts_token_ids:
+            with failures_named(model.name):
+                scores = model.score_token_ids(self.user[envs], responses)
+            return check_scores(scores, len(responses), model.name).to(self.device)
         tokenizer = load_tokenizer()
         env_ids = envs.nonzero().flatten().tolist()
         users = [self.triple(env).user for env in env_ids]
         texts = tokenizer.batch_decode(responses, skip_special_tokens=True)
-        return self.reward_model(users, texts).to(self.device)
+        with failures_named(model.name):
+            scores = model(users, texts)
+        return scores.to(self.device)
 
     def triple(self, env: int) -> PolicyExample:
         """The triple whose context ``env`` is answering."""

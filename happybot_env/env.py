@@ -72,6 +72,8 @@ class HappyBotEnv(gym.Env):
     ids without decoding them, which gives its score of the text when the response tokens are the
     normal tokenisation of that text; a response of odd WordPiece fragments (``##s great``, which
     re-tokenises as ``# # s great``) can score slightly differently from its text.
+    A reward model that raises, or returns NaN, an infinity or the wrong shape, stops ``step()``
+    with a ``RewardModelError`` that names it (an exception it raised is the error's ``__cause__``).
 
     ## Starting State
 

@@ -9,7 +9,7 @@ predictor on ``[user; response]``), ``vader`` (a lexicon); a folder holding a Hu
 sequence-classification model, by path; and anything registered with ``register``.
 """
 
-from .base import CallableReward, RewardModel, RewardModelError, check_scores
+from .base import CallableReward, RewardModel, RewardModelError, check_scores, failures_named
 from .registry import UnknownRewardModel, make, register, registered
 
-__all__ = ["CallableReward", "RewardModel", "RewardModelError", "check_scores", "UnknownRewardModel", "make", "register", "registered"]
+__all__ = ["CallableReward", "RewardModel", "RewardModelError", "check_scores", "failures_named", "UnknownRewardModel", "make", "register", "registered"]

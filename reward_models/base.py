@@ -9,7 +9,8 @@ reaches a policy gradient.
 from __future__ import annotations
 
 import abc
-from collections.abc import Callable, Sequence
+import contextlib
+from collections.abc import Callable, Iterator, Sequence
 from typing import Any
 
 import numpy as np
@@ -18,6 +19,21 @@ import torch
 
 class RewardModelError(RuntimeError):
     """A reward model failed or returned unusable scores; the message names the model."""
+
+
+@contextlib.contextmanager
+def failures_named(name: str) -> Iterator[None]:
+    """Re-raise an exception from inside reward model ``name`` as a ``RewardModelError`` naming it.
+
+    The original stays the error's ``__cause__``, with its traceback; a ``RewardModelError``, which
+    names its model already, passes through unchanged.
+    """
+    try:
+        yield
+    except RewardModelError:
+        raise
+    except Exception as e:
+        raise RewardModelError(f"reward model {name!r} failed: {type(e).__name__}: {e}") from e
 
 
 class RewardModel(abc.ABC):
@@ -76,7 +92,5 @@ class CallableReward(RewardModel):
         self.name = name or getattr(fn, "__name__", repr(fn))
 
     def score(self, users: Sequence[str], responses: Sequence[str]) -> torch.Tensor:
-        try:
+        with failures_named(self.name):
             return self.fn(list(users), list(responses))
-        except Exception as e:
-            raise RewardModelError(f"reward model {self.name!r} failed: {type(e).__name__}: {e}") from e

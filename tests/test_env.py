@@ -261,6 +261,35 @@ def test_failing_reward_model_is_named(model, name):
         env.step(SEP)
 
 
+class RaisesWhileScoring(reward_models.RewardModel):
+    """A RewardModel subclass that fails inside scoring: nothing wraps it as CallableReward wraps a callable."""
+
+    name = "on fire"
+
+    def __init__(self, token_ids: bool) -> None:
+        self.token_ids = token_ids
+
+    @property
+    def accepts_token_ids(self) -> bool:
+        return self.token_ids
+
+    def score(self, users, responses):
+        raise RuntimeError("GPU on fire")
+
+    def score_token_ids(self, user_ids, response_ids):
+        raise RuntimeError("GPU on fire")
+
+
+@pytest.mark.parametrize("token_ids", [False, True], ids=["text", "token_ids"])
+def test_a_reward_model_that_raises_is_named_and_keeps_the_original_as_cause(token_ids):
+    env = make_env(reward_model=RaisesWhileScoring(token_ids))
+    env.reset(seed=0)
+    with pytest.raises(RewardModelError, match="^reward model 'on fire' failed: RuntimeError: GPU on fire$") as raised:
+        env.step(SEP)
+    # the original is not swallowed: its type, message and traceback stay reachable
+    assert type(raised.value.__cause__) is RuntimeError and str(raised.value.__cause__) == "GPU on fire"
+
+
 def test_corpus_without_the_split(fixtures):
     with pytest.raises(ValueError, match="no dialogue corpus with split 'test'"):
         HappyBotEnv(reward_model="vader", corpus=fixtures, split="test")

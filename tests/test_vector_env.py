@@ -132,6 +132,34 @@ def test_gold_responses_are_as_wide_as_documented(fixtures, max_response, width)
     assert [[t for t in row if t] for row in gold.tolist()] == expected
 
 
+class RaisesWhileScoring(reward_models.RewardModel):
+    """A RewardModel subclass that fails inside scoring: nothing wraps it as CallableReward wraps a callable."""
+
+    name = "on fire"
+
+    def __init__(self, token_ids: bool) -> None:
+        self.token_ids = token_ids
+
+    @property
+    def accepts_token_ids(self) -> bool:
+        return self.token_ids
+
+    def score(self, users, responses):
+        raise RuntimeError("GPU on fire")
+
+    def score_token_ids(self, user_ids, response_ids):
+        raise RuntimeError("GPU on fire")
+
+
+@pytest.mark.parametrize("token_ids", [False, True], ids=["text", "token_ids"])
+def test_a_reward_model_that_raises_is_named_and_keeps_the_original_as_cause(token_ids):
+    envs = HappyBotVectorEnv(2, reward_model=RaisesWhileScoring(token_ids), corpus=USERS, device="cpu")
+    envs.reset(seed=0)
+    with pytest.raises(reward_models.RewardModelError, match="^reward model 'on fire' failed: RuntimeError: GPU on fire$") as raised:
+        envs.step(torch.tensor([SEP, 2204]))
+    assert type(raised.value.__cause__) is RuntimeError and str(raised.value.__cause__) == "GPU on fire"
+
+
 def test_bad_input():
     envs = HappyBotVectorEnv(2, reward_model="vader", corpus=USERS, device="cpu")
     with pytest.raises(RuntimeError, match="reset"):
