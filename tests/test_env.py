@@ -218,12 +218,14 @@ def test_bad_actions(action, message):
 
 
 def test_step_before_reset_and_after_the_end():
+    # one message for both cases, and it says what to do in each
+    message = r"call reset\(\) before step\(\), and again after the episode ends"
     env = make_env()
-    with pytest.raises(ResetNeeded):
+    with pytest.raises(ResetNeeded, match=message):
         env.step(5)
     env.reset(seed=0)
     env.step(SEP)
-    with pytest.raises(ResetNeeded):
+    with pytest.raises(ResetNeeded, match=message):
         env.step(5)
 
 
@@ -288,6 +290,20 @@ def test_a_reward_model_that_raises_is_named_and_keeps_the_original_as_cause(tok
         env.step(SEP)
     # the original is not swallowed: its type, message and traceback stay reachable
     assert type(raised.value.__cause__) is RuntimeError and str(raised.value.__cause__) == "GPU on fire"
+
+
+class TwoColumnsOnTokenIds(NaNOnTokenIds):
+    name = "two columns"
+
+    def score_token_ids(self, user_ids, response_ids):
+        return torch.full((len(response_ids), 2), 0.5)  # both softmax columns, not P(positive)
+
+
+def test_token_id_scores_of_the_wrong_shape_are_refused_naming_the_model():
+    env = make_env(reward_model=TwoColumnsOnTokenIds())
+    env.reset(seed=0)
+    with pytest.raises(RewardModelError, match=r"reward model 'two columns' returned shape \(1, 2\) for 1 pairs, expected \(1,\)"):
+        env.step(SEP)
 
 
 def test_corpus_without_the_split(fixtures):
