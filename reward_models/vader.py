@@ -11,7 +11,11 @@ from .base import RewardModel
 
 
 class VaderReward(RewardModel):
-    """VADER's compound score of the response, rescaled from [-1, 1] to [0, 1]."""
+    """VADER's compound score of the response, rescaled from [-1, 1] to [0, 1].
+
+    Emoji count by their English names (😀 "grinning face" is positive, 😢 "crying face" negative).
+    The lexicon is English only: a response in another language, like an empty one, scores 0.5.
+    """
 
     name = "vader"
 

@@ -2,6 +2,7 @@
 
 import math
 import re
+import shutil
 
 import pytest
 import torch
@@ -11,6 +12,7 @@ import reward_models
 from happybot_env.tokenizer import load_tokenizer, uncut_ids
 from reward_models import RewardModelError, make, register, registered
 from reward_models import registry, training
+from reward_models.registry import ARTIFACTS
 from reward_models.inputs import pad_token_lists
 
 
@@ -122,6 +124,20 @@ def test_own_vocabulary_scores_empty_long_and_unknown_text(own_vocabulary_bert, 
     assert scores.shape == (4,) and ((scores >= 0) & (scores <= 1)).all()
 
 
+@pytest.mark.parametrize("input", ["response", "pair"])
+def test_own_vocabulary_reads_emoji_and_non_english_words_as_unknown_tokens(own_vocabulary_bert, input):
+    model = make(own_vocabulary_bert, input=input, device="cpu")
+    vocab = model.tokenizer.get_vocab()
+    unk, cls, sep = vocab["[UNK]"], vocab["[CLS]"], vocab["[SEP]"]
+    users, responses = ["Mon chat est malade 😿 one"], ["🎉 first félicitations second"]
+    user_ids = [unk] * 5 + [vocab["one"]]  # four French words and an emoji, none in the vocabulary
+    response_ids = [unk, vocab["first"], unk, vocab["second"]]
+    expected = [cls] + (user_ids + [sep] if input == "pair" else []) + response_ids + [sep]
+    assert _inputs_seen(model, users, responses)["input_ids"].tolist() == [expected]
+    # the unknown tokens reach the classifier: the pair does not score as its known words alone do
+    assert model(users, responses) != model(["one"], ["first second"])
+
+
 def test_a_folder_that_is_not_a_classifier_is_refused(tmp_path):
     BertModel(BertConfig(vocab_size=100, hidden_size=16, num_hidden_layers=1, num_attention_heads=1, intermediate_size=16)).save_pretrained(tmp_path / "encoder")
     with pytest.raises(ValueError, match="holds BertModel, not a sequence-classification model"):
@@ -190,6 +206,27 @@ def test_max_length_allows_for_roberta_position_offset(tmp_path):
         make(tmp_path / "roberta", max_length=18, device="cpu")
 
 
+def test_an_adapter_folder_without_safetensors_weights_is_refused(tmp_path):
+    # a LoRA adapter saved as a pickle (adapter_model.bin) or copied without its weights
+    folder = tmp_path / "adapter"
+    folder.mkdir()
+    shutil.copyfile(ARTIFACTS / "current" / "adapter_config.json", folder / "adapter_config.json")
+    (folder / "adapter_model.bin").write_bytes(b"not loaded: pickles can run code")
+    with pytest.raises(ValueError, match=f"^{re.escape(str(folder))}: adapter weights must be in adapter_model.safetensors$"):
+        make(folder, device="cpu")
+
+
+def test_labels_none_of_which_means_positive_are_refused(tmp_path):
+    # with two labels index 1 is taken as positive; with three or more a name must say which
+    emotions = {0: "anger", 1: "joy", 2: "sadness"}
+    folder = _save_classifier(tmp_path / "emotions", vocab_size=30522, num_labels=3, id2label=emotions)
+    with pytest.raises(ValueError, match=re.escape(f"{folder}: cannot tell which of the labels ['anger', 'joy', 'sadness'] means positive")):
+        make(folder, device="cpu")
+    sentiment = {0: "negative", 1: "neutral", 2: "Positive"}
+    folder = _save_classifier(tmp_path / "sentiment", vocab_size=30522, num_labels=3, id2label=sentiment)
+    assert make(folder, device="cpu").positive == 2
+
+
 def test_unknown_name_lists_the_registered_ones():
     with pytest.raises(KeyError, match="registered names are current, lookahead, vader") as error:
         make("lookahaed")
@@ -207,6 +244,17 @@ def test_vader_prefers_warm_words():
     vader = make("vader")
     happy, sad = vader(["", ""], ["I am so happy for you, congratulations!", "This is the worst day of my life."])
     assert 0.5 < happy <= 1 and 0 <= sad < 0.5
+
+
+def test_vader_reads_emoji_and_scores_non_english_text_as_neutral():
+    vader = make("vader")
+    happy_faces, sad_faces = ["😀", "🎉", "😀 see you soon"], ["😢", "😿", "😢 see you soon"]
+    happy, sad = vader([""] * 3, happy_faces), vader([""] * 3, sad_faces)
+    # VADER looks emoji up by their English names ("grinning face", "crying face")
+    assert (happy > 0.5).all() and (sad < 0.5).all()
+    # its lexicon is English only: other languages find no word in it and score as empty text
+    foreign = ["Mon chat est malade", "Je suis très heureux", "Ich bin so glücklich", "我很高兴"]
+    assert vader([""] * 5, foreign + [""]).tolist() == [0.5] * 5
 
 
 def test_plain_callable_registers_and_scores():
