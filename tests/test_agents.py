@@ -486,7 +486,7 @@ def test_acting_keeps_its_state_dtype_when_an_episode_restarts(monkeypatch):
     "observation, message",
     [
         ({"context": [[1, 2]]}, "a dict with 'context' and 'response'"),
-        ({"context": [[[1]]], "response": [[1]]}, "expected"),
+        ({"context": [[[1]]], "response": [[1]]}, r"observation shapes context \(1, 1, 1\) and response \(1, 1\)"),
         ({"context": [1.5, 2.0], "response": [0, 0]}, "integer token ids"),
         ({"context": [1, 40000], "response": [0, 0]}, r"token ids must lie in \[0, 30522\)"),
     ],
