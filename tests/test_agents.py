@@ -363,16 +363,22 @@ def assert_checkpoint_is_finite_at(path, step: int, *parts: str) -> None:
     assert all(torch.isfinite(v).all() for part in parts for v in payload[part].values())
 
 
+def toy_policy_data():
+    """Six random examples in TOY's vocabulary, for the training loops."""
+    from agents.policy_data import PolicyData
+
+    context, gold = torch.randint(3, 8, (6, 4)), torch.randint(3, 8, (6, 3))
+    return PolicyData(context, gold, torch.zeros(6, dtype=torch.long), [""] * 6, [""] * 6)
+
+
 def test_infinite_gradient_stops_mle_training_and_keeps_the_last_good_checkpoint(tmp_path):
     from torch.utils.tensorboard import SummaryWriter
 
     from agents.loops import LoopConfig, train_mle
-    from agents.policy_data import PolicyData
 
     torch.manual_seed(0)
     policy = Seq2SeqPolicy(TOY)
-    context, gold = torch.randint(3, 8, (6, 4)), torch.randint(3, 8, (6, 3))
-    data = PolicyData(context, gold, torch.zeros(6, dtype=torch.long), [""] * 6, [""] * 6)
+    data = toy_policy_data()
     poison_gradient(policy.output_bias, at_backward=4)
     with SummaryWriter(tmp_path / "tb") as writer, pytest.raises(FloatingPointError) as raised:
         train_mle(policy, data, data.head(0), LoopConfig(steps=6, batch_size=4, checkpoint_every=2), tmp_path, writer, "mle", quiet=True)
@@ -396,6 +402,53 @@ def test_infinite_gradient_stops_reinforce_training_and_keeps_the_last_good_chec
     assert_checkpoint_is_finite_at(tmp_path / "checkpoint.pt", 2, "model", "baseline")
     assert all(torch.isfinite(p).all() for p in [*agent.policy.parameters(), *agent.baseline.parameters()])
     assert raised.match(f"update 4: non-finite gradient norm .*{poisoned} inf.*: the weights were not updated")
+
+
+def test_nan_loss_stops_mle_training_at_its_step_and_keeps_the_last_good_checkpoint(tmp_path, monkeypatch):
+    """The loop's own loss check, not the gradient-norm check behind it, names the loss and its step."""
+    from torch.utils.tensorboard import SummaryWriter
+
+    from agents.loops import LoopConfig, train_mle
+
+    torch.manual_seed(0)
+    policy = Seq2SeqPolicy(TOY)
+    data = toy_policy_data()
+    mle_loss, calls = Seq2SeqPolicy.mle_loss, []
+
+    def nan_at_the_fourth_step(self, *args):
+        calls.append(1)
+        loss = mle_loss(self, *args)
+        return loss * float("nan") if len(calls) == 4 else loss  # still in the graph, as a real NaN would be
+
+    monkeypatch.setattr(Seq2SeqPolicy, "mle_loss", nan_at_the_fourth_step)
+    with SummaryWriter(tmp_path / "tb") as writer, pytest.raises(FloatingPointError) as raised:
+        train_mle(policy, data, data.head(0), LoopConfig(steps=6, batch_size=4, checkpoint_every=2), tmp_path, writer, "mle", quiet=True)
+    assert_checkpoint_is_finite_at(tmp_path / "checkpoint.pt", 2, "model")
+    assert all(torch.isfinite(p).all() for p in policy.parameters())
+    assert raised.match(r"non-finite loss \(nan\) at step 4; the weights were not updated and .*checkpoint.pt holds the last good state")
+
+
+def test_nan_reward_stops_reinforce_training_at_its_update_and_keeps_the_last_good_checkpoint(tmp_path):
+    from torch.utils.tensorboard import SummaryWriter
+
+    from agents.loops import LoopConfig, train_reinforce
+
+    torch.manual_seed(0)
+    envs = HappyBotVectorEnv(4, reward_model="vader", corpus=USERS, max_response_tokens=5, device="cpu")
+    agent = ReinforceAgent(Seq2SeqPolicy(Seq2SeqConfig(embedding_dim=16, hidden_size=16)), envs)
+    rollout, calls = agent.rollout, []
+
+    def nan_rewards_at_the_fourth_update():
+        calls.append(1)
+        *collected, rewards = rollout()
+        return *collected, rewards * float("nan") if len(calls) == 4 else rewards
+
+    agent.rollout = nan_rewards_at_the_fourth_update
+    with SummaryWriter(tmp_path / "tb") as writer, pytest.raises(FloatingPointError) as raised:
+        train_reinforce(agent, LoopConfig(steps=6, batch_size=4, checkpoint_every=2), tmp_path, writer, "rl", quiet=True)
+    assert_checkpoint_is_finite_at(tmp_path / "checkpoint.pt", 2, "model", "baseline")
+    assert all(torch.isfinite(p).all() for p in [*agent.policy.parameters(), *agent.baseline.parameters()])
+    assert raised.match(r"update 4: non-finite loss mixed=nan, .*: the weights were not updated; .*checkpoint.pt holds the last good state")
 
 
 def test_reinforce_checkpoint_is_tied_to_the_agent_settings_not_the_unused_loop_ones(tmp_path):
