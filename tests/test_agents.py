@@ -451,6 +451,55 @@ def test_nan_reward_stops_reinforce_training_at_its_update_and_keeps_the_last_go
     assert raised.match(r"update 4: non-finite loss mixed=nan, .*: the weights were not updated; .*checkpoint.pt holds the last good state")
 
 
+class LoggedSteps:
+    """A stand-in for the loops' SummaryWriter that keeps the steps each scalar was logged at."""
+
+    def __init__(self) -> None:
+        self.steps: dict[str, list[int]] = {}
+
+    def add_scalar(self, tag: str, value: float, step: int) -> None:
+        self.steps.setdefault(tag, []).append(step)
+
+    def add_text(self, tag: str, text: str, step: int) -> None:
+        pass
+
+
+def test_resumed_mle_training_runs_only_the_steps_after_the_checkpoint(tmp_path, monkeypatch):
+    """Runs are deterministic, so a resume that read the checkpoint and then quietly trained from step 0
+    would end in the very weights of a resumed run: only the work done tells them apart."""
+    from agents.loops import LoopConfig, train_mle
+
+    data = toy_policy_data()
+    mle_loss, trained = Seq2SeqPolicy.mle_loss, []
+    monkeypatch.setattr(Seq2SeqPolicy, "mle_loss", lambda self, *args: (trained.append(1), mle_loss(self, *args))[1])
+
+    def run(steps: int, resume: bool) -> list[int]:
+        writer = LoggedSteps()
+        train_mle(Seq2SeqPolicy(TOY), data, data.head(0), LoopConfig(steps=steps, batch_size=4, checkpoint_every=2), tmp_path,
+                  writer, "mle", resume=resume, quiet=True)
+        return writer.steps["mle/mle_loss"]
+
+    assert run(2, resume=False) == [1, 2] and len(trained) == 2
+    trained.clear()
+    assert run(5, resume=True) == [3, 4, 5] and len(trained) == 3  # no held-out data: every call is a training step
+
+
+def test_resumed_reinforce_training_runs_only_the_updates_after_the_checkpoint(tmp_path):
+    from agents.loops import LoopConfig, train_reinforce
+
+    def run(steps: int, resume: bool) -> tuple[int, list[int]]:
+        envs = HappyBotVectorEnv(4, reward_model="vader", corpus=USERS, max_response_tokens=5, device="cpu")
+        agent = ReinforceAgent(Seq2SeqPolicy(Seq2SeqConfig(embedding_dim=16, hidden_size=16)), envs)
+        update, updates = agent.update, []
+        agent.update = lambda: (updates.append(1), update())[1]
+        writer = LoggedSteps()
+        train_reinforce(agent, LoopConfig(steps=steps, batch_size=4, checkpoint_every=2), tmp_path, writer, "rl", resume=resume, quiet=True)
+        return len(updates), writer.steps["rl/reward"]
+
+    assert run(2, resume=False) == (2, [1, 2])
+    assert run(5, resume=True) == (3, [3, 4, 5])
+
+
 def test_reinforce_checkpoint_is_tied_to_the_agent_settings_not_the_unused_loop_ones(tmp_path):
     """train_reinforce takes its learning rates and clipping from ReinforceConfig: the loop's
     learning_rate and max_grad_norm (MLE's) do not decide whether a checkpoint can be resumed."""
