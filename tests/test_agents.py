@@ -522,11 +522,35 @@ def test_reinforce_checkpoint_is_tied_to_the_agent_settings_not_the_unused_loop_
     assert [step for step, _ in run(other_loop, ReinforceConfig(), resume=True)["reward_history"]] == [1, 2, 3]
 
 
-def test_reinforce_in_the_real_vector_env():
+def test_reinforce_in_the_real_vector_env_pays_each_episode_the_score_of_its_own_response():
+    """The rollout plays the sampled tokens into the real vector env and collects each episode's reward,
+    whichever step it ends on: reward i must be VADER's score of response i."""
+    from happybot_env.tokenizer import load_tokenizer
+    from reward_models import make
+
+    torch.manual_seed(0)
+    tokenizer = load_tokenizer()
     envs = HappyBotVectorEnv(8, reward_model="vader", corpus=USERS, max_response_tokens=5, device="cpu")
-    agent = ReinforceAgent(Seq2SeqPolicy(Seq2SeqConfig(embedding_dim=16, hidden_size=16)), envs)
+    policy = Seq2SeqPolicy(Seq2SeqConfig(embedding_dim=16, hidden_size=16))
+    with torch.no_grad():
+        # mostly a positive and a negative word, or the end: random wordpieces are nearly all
+        # neutral to VADER, and equal rewards could be swapped between episodes unseen
+        policy.output_bias[tokenizer.convert_tokens_to_ids(["great", "awful"])] = 10.0
+        policy.output_bias[policy.config.end_id] = 10.5
+    agent = ReinforceAgent(policy, envs)
+    envs.reset(seed=0)  # the contexts, on which the responses depend, as train_reinforce draws them
+    rollout, rollouts = agent.rollout, []
+    agent.rollout = lambda: rollouts.append(rollout()) or rollouts[-1]
     stats = agent.update()
-    assert stats.episodes == 8 and 0 <= stats.reward <= 1 and 1 <= stats.response_length <= 5
+
+    _, _, _, decoded, rewards = rollouts[0]
+    lengths = decoded.mask.sum(1)
+    # rewards that differ, from episodes that end on different steps, or a mix-up could not show
+    assert len(set(rewards.tolist())) >= 3 and lengths.min() < 5 and lengths.max() == 5
+    responses = [tokenizer.decode(tokens[kept], skip_special_tokens=True) for tokens, kept in zip(decoded.tokens, decoded.mask)]
+    torch.testing.assert_close(rewards, make("vader")([""] * 8, responses))  # VADER reads the response alone
+    assert stats.episodes == 8 and stats.reward == pytest.approx(rewards.mean().item())
+    assert stats.response_length == pytest.approx(lengths.float().mean().item())
     assert stats.mle_loss == 0.0  # plain user turns have no gold response
 
 
