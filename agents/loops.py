@@ -66,12 +66,17 @@ def _start(folder: Path, config: LoopConfig, identity: dict, resume: bool, resto
     return step
 
 
+def _last_good_state(folder: Path) -> str:
+    """Where a run stopped on a non-finite value can resume from: its checkpoint, if it has written one."""
+    path = folder / CHECKPOINT
+    return f"{path} holds the last good state" if path.exists() else "no checkpoint has been written yet"
+
+
 def _check_finite(value: torch.Tensor, step: int, folder: Path, what: str = "loss") -> None:
     """Raise before the optimizer steps when ``value`` (the loss, or ``what`` else) is not finite."""
     if not torch.isfinite(value):
         raise FloatingPointError(
-            f"non-finite {what} ({value.item()}) at step {step}; the weights were not updated and "
-            f"{folder / CHECKPOINT} holds the last good state"
+            f"non-finite {what} ({value.item()}) at step {step}; the weights were not updated and {_last_good_state(folder)}"
         )
 
 
@@ -176,7 +181,7 @@ def train_reinforce(
         try:
             stats = agent.update()
         except FloatingPointError as e:
-            raise FloatingPointError(f"update {step}: {e}; {folder / CHECKPOINT} holds the last good state") from None
+            raise FloatingPointError(f"update {step}: {e}; {_last_good_state(folder)}") from None
         elapsed = time.perf_counter() - began
         history.append([step, stats.reward])
         for name, value in (

@@ -141,6 +141,16 @@ def test_an_unknown_reward_name_is_a_clean_error(tmp_path):
     assert "error: unknown reward model 'lookahed': registered names are" in result.stderr
 
 
+def test_a_non_finite_loss_is_a_clean_error_naming_its_step(tmp_path):
+    """A learning rate of 1e30 moves every weight by about 1e30 in the first Adam step, and the second
+    step's logits overflow: the loop's FloatingPointError, not a traceback, and nothing saved."""
+    result = train("mle", "--run", str(tmp_path), *TINY, "--mle-learning-rate", "1e30")
+    assert result.returncode == 2 and "Traceback" not in result.stderr
+    # the tiny preset checkpoints every 2 steps, so step 2 fails before the first checkpoint
+    assert "error: non-finite loss (nan) at step 2; the weights were not updated and no checkpoint has been written yet" in result.stderr
+    assert not (tmp_path / "seq2seq").exists() and not (tmp_path / "metrics.json").exists()
+
+
 def test_rl_needs_the_mle_policy(tmp_path):
     result = train("rl", "--reward", "vader", "--run", str(tmp_path), *TINY)
     assert result.returncode == 2 and "run `train.py mle --model seq2seq` first" in result.stderr
