@@ -56,6 +56,19 @@ def kill_once_checkpointed(argv: list[str], checkpoint, step: int) -> int:
     return torch.load(checkpoint, weights_only=True)["step"]
 
 
+def events_files(run) -> set:
+    return set(run.glob("events.out.tfevents.*"))
+
+
+def logged_steps(events, tag: str) -> list[int]:
+    """The steps at which the TensorBoard events file ``events`` holds scalar ``tag``."""
+    from tensorboard.backend.event_processing.event_accumulator import EventAccumulator
+
+    accumulator = EventAccumulator(str(events))
+    accumulator.Reload()
+    return [event.step for event in accumulator.Scalars(tag)]
+
+
 def test_sigkill_then_resume_finishes_as_if_never_interrupted(tmp_path):
     long = ["--mle-steps", "60", "--checkpoint-every", "3"]
     assert train("mle", "--run", str(tmp_path / "straight"), *TINY, *long).returncode == 0
@@ -66,10 +79,15 @@ def test_sigkill_then_resume_finishes_as_if_never_interrupted(tmp_path):
 
     refused = train("mle", "--run", str(killed), *TINY, *long)
     assert refused.returncode == 2 and "pass --resume" in refused.stderr
+    before = events_files(killed)
     resumed = train("mle", "--run", str(killed), "--resume", *TINY, *long)
     assert resumed.returncode == 0, resumed.stderr
     a, b = weights(tmp_path / "straight" / "seq2seq"), weights(killed / "seq2seq")
     assert all(torch.equal(a[k], b[k]) for k in a)
+    # runs are deterministic, so the weights would match as well if --resume trained from step 0 again:
+    # the resumed process's own events file shows which steps it trained
+    (events,) = events_files(killed) - before
+    assert logged_steps(events, "mle_seq2seq/mle_loss") == list(range(step + 1, 61))
 
 
 def test_corrupted_checkpoint_is_refused_and_left_alone(tmp_path):
@@ -168,10 +186,13 @@ def test_rl_sigkill_then_resume_finishes_as_if_never_interrupted(tmp_path):
     step = kill_once_checkpointed([*rl, "--run", str(killed)], killed / "rl_vader" / "checkpoint.pt", 2)
     assert 2 <= step < 20 and not (killed / "rl_vader" / "policy").exists()
 
+    before = events_files(killed)
     resumed = train(*rl, "--run", str(killed), "--resume")
     assert resumed.returncode == 0, resumed.stderr
     a, b = weights(straight / "rl_vader"), weights(killed / "rl_vader")
     assert all(torch.equal(a[k], b[k]) for k in a)
+    (events,) = events_files(killed) - before  # as for MLE: only the updates after the checkpoint
+    assert logged_steps(events, "rl_vader/reward") == list(range(step + 1, 21))
     metrics = [json.loads((run / "metrics.json").read_text())["rl_vader"] for run in (straight, killed)]
     assert metrics[0] == metrics[1]
     history = metrics[1]["reward_history"]
