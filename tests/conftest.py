@@ -8,6 +8,7 @@ import torch
 from transformers import BertConfig, BertForSequenceClassification
 
 from happybot_env.tokenizer import load_tokenizer
+from reward_models import RewardModel
 
 REPO_ROOT = Path(__file__).resolve().parents[1]
 # Small hand-written corpora in every format, under neutral names (never copies of the real ones).
@@ -81,3 +82,22 @@ def tiny_bert(tmp_path_factory):
     model.save_pretrained(folder)
     load_tokenizer().save_pretrained(folder)
     return folder
+
+
+class RaisesWhileScoring(RewardModel):
+    """A RewardModel subclass that fails inside scoring: nothing wraps it as CallableReward wraps a callable."""
+
+    name = "on fire"
+
+    def __init__(self, token_ids: bool) -> None:
+        self.token_ids = token_ids
+
+    @property
+    def accepts_token_ids(self) -> bool:
+        return self.token_ids
+
+    def score(self, users, responses):
+        raise RuntimeError("GPU on fire")
+
+    def score_token_ids(self, user_ids, response_ids):
+        raise RuntimeError("GPU on fire")

@@ -17,6 +17,8 @@ from happybot_env.env import HappyBotEnv
 from happybot_env.tokenizer import load_tokenizer
 from reward_models import RewardModelError
 
+from .conftest import RaisesWhileScoring
+
 TOKENIZER = load_tokenizer()
 SEP = TOKENIZER.sep_token_id
 USERS = ["I failed my exam today.", "We adopted a puppy!", "My flight got cancelled."]
@@ -180,9 +182,12 @@ def test_special_tokens_the_agent_writes_are_not_scored_through_token_ids(tiny_b
     assert reward == pytest.approx(float(model([info["user"]], ["great"])[0]), abs=1e-6)
 
 
-def test_the_fast_path_reads_as_much_of_a_long_user_turn_as_the_reward_model_does(tiny_bert):
-    model = reward_models.make(tiny_bert, input="pair", max_length=512, device="cpu")
-    user = " ".join(f"word{i}" for i in range(157))  # 400 tokens: more than 128, fewer than 512
+@pytest.mark.parametrize("max_length", [512, 128])
+def test_the_fast_path_reads_as_much_of_a_long_user_turn_as_the_reward_model_does(tiny_bert, max_length):
+    # the env cuts the user turn it hands the fast path itself (encode_contexts): a 400-token turn is
+    # kept whole for a model that reads 512 tokens, and loses its start, as cut_ids does, at 128
+    model = reward_models.make(tiny_bert, input="pair", max_length=max_length, device="cpu")
+    user = " ".join(f"word{i}" for i in range(157))
     assert len(ids(user)) == 400
     env = make_env(reward_model=model, corpus=[user])
     env.reset(seed=0)
@@ -190,23 +195,9 @@ def test_the_fast_path_reads_as_much_of_a_long_user_turn_as_the_reward_model_doe
         _, reward, terminated, _, _ = env.step(token)
     assert terminated
     assert reward == pytest.approx(float(model([user], ["great"])[0]), abs=1e-6)
-
-
-def test_the_fast_path_keeps_the_end_of_a_user_turn_longer_than_the_model_reads(tiny_bert):
-    # the env cuts the user turn it hands the fast path itself (encode_contexts); with the default
-    # max_length of 128 a 400-token turn must lose its start, as the text path's cut_ids does
-    model = reward_models.make(tiny_bert, input="pair", device="cpu")
-    assert model.max_length == 128
-    user = " ".join(f"word{i}" for i in range(157))  # 400 tokens
-    env = make_env(reward_model=model, corpus=[user])
-    env.reset(seed=0)
-    for token in ids("great") + [SEP]:
-        _, reward, terminated, _, _ = env.step(token)
-    assert terminated
-    assert reward == pytest.approx(float(model([user], ["great"])[0]), abs=1e-6)
-    # and the cut is seen: the start of the turn alone would score otherwise
-    start = TOKENIZER.decode(ids(user)[:120])
-    assert reward != pytest.approx(float(model([start], ["great"])[0]), abs=1e-6)
+    if max_length < 400:  # and the cut is seen: the start of the turn alone would score otherwise
+        start = TOKENIZER.decode(ids(user)[:120])
+        assert reward != pytest.approx(float(model([start], ["great"])[0]), abs=1e-6)
 
 
 @pytest.mark.parametrize("action, message", [(30522, "outside the vocabulary"), (-1, "outside the vocabulary"), (1.5, "one token id"), ([5, 6], "one token id")])
@@ -261,25 +252,6 @@ def test_failing_reward_model_is_named(model, name):
     env.reset(seed=0)
     with pytest.raises(RewardModelError, match=f"reward model '{name}' returned NaN or infinite"):
         env.step(SEP)
-
-
-class RaisesWhileScoring(reward_models.RewardModel):
-    """A RewardModel subclass that fails inside scoring: nothing wraps it as CallableReward wraps a callable."""
-
-    name = "on fire"
-
-    def __init__(self, token_ids: bool) -> None:
-        self.token_ids = token_ids
-
-    @property
-    def accepts_token_ids(self) -> bool:
-        return self.token_ids
-
-    def score(self, users, responses):
-        raise RuntimeError("GPU on fire")
-
-    def score_token_ids(self, user_ids, response_ids):
-        raise RuntimeError("GPU on fire")
 
 
 @pytest.mark.parametrize("token_ids", [False, True], ids=["text", "token_ids"])

@@ -13,6 +13,8 @@ from happybot_env.tokenizer import load_tokenizer, uncut_ids
 from happybot_env.vector import HappyBotVectorEnv
 from reward_models.inputs import pad_token_lists
 
+from .conftest import RaisesWhileScoring
+
 TOKENIZER = load_tokenizer()
 SEP = TOKENIZER.sep_token_id
 OTHER_SPECIALS = torch.tensor([i for i in TOKENIZER.all_special_ids if i != SEP])
@@ -130,25 +132,6 @@ def test_gold_responses_are_as_wide_as_documented(fixtures, max_response, width)
     texts = [envs.episode_texts(i)["gold_response"] for i in range(3)]
     expected = [(TOKENIZER(t, add_special_tokens=False)["input_ids"] + [SEP])[:width] for t in texts]
     assert [[t for t in row if t] for row in gold.tolist()] == expected
-
-
-class RaisesWhileScoring(reward_models.RewardModel):
-    """A RewardModel subclass that fails inside scoring: nothing wraps it as CallableReward wraps a callable."""
-
-    name = "on fire"
-
-    def __init__(self, token_ids: bool) -> None:
-        self.token_ids = token_ids
-
-    @property
-    def accepts_token_ids(self) -> bool:
-        return self.token_ids
-
-    def score(self, users, responses):
-        raise RuntimeError("GPU on fire")
-
-    def score_token_ids(self, user_ids, response_ids):
-        raise RuntimeError("GPU on fire")
 
 
 @pytest.mark.parametrize("token_ids", [False, True], ids=["text", "token_ids"])
