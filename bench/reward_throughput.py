@@ -18,7 +18,7 @@ import torch
 
 import reward_models
 from happybot_env.tokenizer import load_tokenizer
-from reward_models.bert import SequenceClassifierReward, resolve_device
+from reward_models.bert import SequenceClassifierReward
 
 
 def synchronize(device: torch.device) -> None:
@@ -44,13 +44,10 @@ def main() -> None:
     parser.add_argument("--device", default="auto", help="auto, cpu, cuda or cuda:N: where the model scores (default: auto)")
     args = parser.parse_args()
 
-    requested = resolve_device(args.device)
-    model = reward_models.make(args.model, device=requested)
+    model = reward_models.make(args.model, device=args.device)
     if not isinstance(model, SequenceClassifierReward) or not model.accepts_token_ids:
         parser.error(f"{args.model} is not a BERT reward model in the shared vocabulary: it has no fast path to time")
-    device = next(model.model.parameters()).device  # where scoring runs, which is what the JSON reports
-    if device.type != requested.type:
-        parser.error(f"{args.model} was asked for {requested} but loaded on {device}")
+    device = model.device  # where scoring runs (make() honours --device; tested in test_reward_models.py)
     n = (65536 if device.type == "cuda" else 512) if args.pairs is None else args.pairs
     tokenizer = load_tokenizer()
     # 64 tokens in all: [CLS] + 31 user tokens + [SEP] + 30 response tokens + [SEP]
