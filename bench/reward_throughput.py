@@ -5,6 +5,12 @@
 Prints one JSON object. The fast path hands right-padded WordPiece ids already on the device to
 ``score_token_ids``, as the environment does; the text path tokenizes strings first. Both score the
 same pairs with the same model in the same run, so their ratio is meaningful on any machine.
+
+The environment calls the fast path differently: with the episodes that ended on a step, a batch of
+a new size almost every call. ``new_shape_pairs_per_s`` times ``--new-shapes`` such calls, one per
+shape, with the attention kernels scoring uses (``SCORING_ATTENTION_BACKENDS``); then the same calls
+with PyTorch's default choice of kernels, which on Hopper GPUs is cuDNN attention and its per-shape
+graph builds.
 """
 
 from __future__ import annotations
@@ -13,12 +19,17 @@ import argparse
 import json
 import platform
 import time
+from unittest import mock
 
 import torch
+from torch.nn.attention import SDPBackend
 
 import reward_models
 from happybot_env.tokenizer import load_tokenizer
+from reward_models import bert
 from reward_models.bert import SequenceClassifierReward
+
+RESPONSE_TOKENS = 20
 
 
 def synchronize(device: torch.device) -> None:
@@ -36,12 +47,38 @@ def timed(fn, device: torch.device, repeats: int) -> float:
     return (time.perf_counter() - start) / repeats
 
 
+def new_shapes(count: int, max_batch: int, generator: torch.Generator) -> list[tuple[int, int]]:
+    """``count`` distinct ``(pairs, user tokens)`` shapes, as the environment's steps hand the reward model."""
+    shapes: list[tuple[int, int]] = []
+    while len(shapes) < count:
+        shape = (int(torch.randint(16, max_batch + 1, (1,), generator=generator)), int(torch.randint(8, 101, (1,), generator=generator)))
+        if shape not in shapes:
+            shapes.append(shape)
+    return shapes
+
+
+def new_shape_rate(model: SequenceClassifierReward, shapes: list[tuple[int, int]], generator: torch.Generator) -> float:
+    """Pairs per second over one call per shape, each shape scored for the first time."""
+    batches = [
+        (torch.randint(1000, 30000, (pairs, user_tokens), generator=generator).to(model.device),
+         torch.randint(1000, 30000, (pairs, RESPONSE_TOKENS), generator=generator).to(model.device))
+        for pairs, user_tokens in shapes
+    ]
+    synchronize(model.device)
+    start = time.perf_counter()
+    for user_ids, response_ids in batches:
+        model.score_token_ids(user_ids, response_ids)
+    synchronize(model.device)
+    return sum(pairs for pairs, _ in shapes) / (time.perf_counter() - start)
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--model", default="lookahead", help="reward model name or folder (default: lookahead)")
     parser.add_argument("--pairs", type=int, default=None, help="pairs per call (default: 65536 on a GPU, 512 on the CPU)")
     parser.add_argument("--repeats", type=int, default=3, help="timed calls per path, averaged (default: 3)")
     parser.add_argument("--device", default="auto", help="auto, cpu, cuda or cuda:N: where the model scores (default: auto)")
+    parser.add_argument("--new-shapes", type=int, default=50, help="calls of new shapes per attention choice (default: 50)")
     args = parser.parse_args()
 
     model = reward_models.make(args.model, device=args.device)
@@ -60,6 +97,13 @@ def main() -> None:
 
     fast = timed(lambda: model.score_token_ids(user_ids, response_ids), device, args.repeats)
     text = timed(lambda: model(users, responses), device, args.repeats)
+    # the same shapes for both, scoring's kernels first: cuDNN's graphs are then all built fresh, and
+    # whatever else caches by shape (cuBLAS, the allocator) is warm for the default, not against it
+    shapes = new_shapes(args.new_shapes, max(16, n // 128), generator)
+    scoring = new_shape_rate(model, shapes, generator)
+    every_backend = [SDPBackend.CUDNN_ATTENTION, SDPBackend.FLASH_ATTENTION, SDPBackend.EFFICIENT_ATTENTION, SDPBackend.MATH]
+    with mock.patch.object(bert, "SCORING_ATTENTION_BACKENDS", every_backend):
+        default = new_shape_rate(model, shapes, generator)
     print(json.dumps({
         "benchmark": "reward_throughput",
         "model": str(args.model),
@@ -72,6 +116,10 @@ def main() -> None:
         "fast_path_pairs_per_s": round(n / fast, 1),
         "text_path_pairs_per_s": round(n / text, 1),
         "fast_over_text": round(text / fast, 2),
+        "new_shape_calls": args.new_shapes,
+        "new_shape_pairs_per_s": round(scoring, 1),
+        "new_shape_pairs_per_s_default_attention": round(default, 1),
+        "scoring_over_default_attention": round(scoring / default, 2),
     }, indent=2))
 
 

@@ -36,6 +36,27 @@ def test_text_path_and_token_id_path_agree(tiny_bert, input):
     torch.testing.assert_close(from_text, from_ids)
 
 
+def test_scoring_keeps_cudnn_attention_off_and_restores_it(tiny_bert, monkeypatch):
+    # cuDNN attention builds a graph per new batch shape, and the env's batches change every step
+    seen = []
+    attention = torch.nn.functional.scaled_dot_product_attention
+
+    def recording(*args, **kwargs):
+        seen.append(torch.backends.cuda.cudnn_sdp_enabled())
+        return attention(*args, **kwargs)
+
+    monkeypatch.setattr(torch.nn.functional, "scaled_dot_product_attention", recording)
+    model = make(tiny_bert, input="pair", device="cpu")
+    tokenizer = load_tokenizer()
+    model(USERS, RESPONSES)
+    model.score_token_ids(
+        pad_token_lists(uncut_ids(USERS, tokenizer), tokenizer.pad_token_id),
+        pad_token_lists(uncut_ids(RESPONSES, tokenizer), tokenizer.pad_token_id),
+    )
+    assert seen and not any(seen)  # one call per layer and per path, each without cuDNN
+    assert torch.backends.cuda.cudnn_sdp_enabled()  # the rest of the program keeps PyTorch's default
+
+
 def test_batch_order_and_batch_size_do_not_change_scores(tiny_bert):
     model = make(tiny_bert, input="pair", device="cpu", batch_size=2)
     together = model(USERS, RESPONSES)
