@@ -443,6 +443,8 @@ def run_pipeline(args: argparse.Namespace) -> int:
     """Every stage in order: reward models (paper preset), MLE, RL Current, RL Look-ahead, evaluation."""
     from agents.evaluation import write_report
 
+    from agents.checkpoint import checkpoint_seconds
+
     run = open_run(args)
     parser = build_parser()
     # kept across resumed invocations, so that the record covers every stage however often it stopped
@@ -453,13 +455,17 @@ def run_pipeline(args: argparse.Namespace) -> int:
             continue
         log(args, f"pipeline: {label}")
         stage_args = parser.parse_args(argv)
+        checkpoint = stage_args.run / output.parent.name / "checkpoint.pt"
         if args.resume and "resume" in vars(stage_args):
-            stage_args.resume = (stage_args.run / output.parent.name / "checkpoint.pt").is_file()
+            stage_args.resume = checkpoint.is_file()
+        # a stage resumed after a kill also took the seconds its checkpoint records: the work redone
+        # since that checkpoint is counted once, as a run that was never stopped would have spent it
+        earlier = checkpoint_seconds(checkpoint) if getattr(stage_args, "resume", False) else 0.0
         start = time.perf_counter()
         code = stage_args.run_stage(stage_args)
         if code:
             return code
-        wall_seconds[label] = wall_seconds.get(label, 0) + round(time.perf_counter() - start, 1)
+        wall_seconds[label] = round(earlier + time.perf_counter() - start, 1)
         update_metrics(run, "pipeline", {"wall_seconds": wall_seconds})
     record = run_record(args, wall_seconds)
     update_metrics(run, "pipeline", record)

@@ -53,6 +53,13 @@ def save_checkpoint(path: str | Path, step: int, config: dict, **state: Any) -> 
         tmp.unlink(missing_ok=True)
 
 
+def checkpoint_seconds(path: str | Path) -> float:
+    """The seconds of training a checkpoint's stage had spent when it was written, over every run
+    that led to it; 0 for a checkpoint that does not say (one written before HappyBot recorded it)."""
+    payload = torch.load(path, map_location="cpu", weights_only=True)
+    return float(payload.get("seconds", 0.0)) if isinstance(payload, dict) else 0.0
+
+
 def load_checkpoint(path: str | Path, config: dict) -> dict[str, Any]:
     """Read a checkpoint written by ``save_checkpoint`` for a run with the same ``config``."""
     path = Path(path)

@@ -50,20 +50,21 @@ def _identity(config: LoopConfig, unused: tuple[str, ...] = (), **more) -> dict:
     return {k: v for k, v in asdict(config).items() if k not in ("steps", "checkpoint_every", *unused)} | more
 
 
-def _start(folder: Path, config: LoopConfig, identity: dict, resume: bool, restore) -> int:
-    """The step to start from: 0, or the checkpoint's when resuming (``restore`` loads its state)."""
+def _start(folder: Path, config: LoopConfig, identity: dict, resume: bool, restore) -> tuple[int, float]:
+    """The step to start from and the seconds the stage's earlier runs spent getting there: ``(0, 0.0)``,
+    or the checkpoint's when resuming (``restore`` loads its state)."""
     path = folder / CHECKPOINT
     if not resume:
         if path.exists():
             raise CheckpointError(f"{path} exists: pass --resume to continue that run, or choose another --run")
-        return 0
+        return 0, 0.0
     payload = load_checkpoint(path, identity)
     step = int(payload["step"])
     if step > config.steps:
         raise CheckpointError(f"{path} is at step {step}, past the {config.steps} steps asked for: ask for at least {step}")
     restore(payload)
     set_rng_state(payload["rng"])
-    return step
+    return step, float(payload.get("seconds", 0.0))
 
 
 def _last_good_state(folder: Path) -> str:
@@ -101,7 +102,8 @@ def train_mle(
         policy.load_state_dict(payload["model"])
         optimizer.load_state_dict(payload["optimizer"])
 
-    start = _start(folder, config, identity, resume, restore)
+    start, seconds_before = _start(folder, config, identity, resume, restore)
+    clock = time.perf_counter() - seconds_before  # so that each checkpoint holds the stage's seconds over every run
     multiseq = policy.emotion_head is not None
     policy.train()
     for step in tqdm(range(start + 1, config.steps + 1), desc=tag, initial=start, total=config.steps, disable=quiet):
@@ -127,7 +129,10 @@ def train_mle(
         writer.add_scalar(f"{tag}/mle_loss", mle.item(), step)
         writer.add_scalar(f"{tag}/steps_per_second", 1 / (time.perf_counter() - began), step)
         if step % config.checkpoint_every == 0 or step == config.steps:
-            save_checkpoint(folder / CHECKPOINT, step, identity, model=policy.state_dict(), optimizer=optimizer.state_dict())
+            save_checkpoint(
+                folder / CHECKPOINT, step, identity, seconds=time.perf_counter() - clock,
+                model=policy.state_dict(), optimizer=optimizer.state_dict(),
+            )
     valid_loss = _mean_mle_loss(policy, valid, config.batch_size)
     writer.add_scalar(f"{tag}/valid_mle_loss", valid_loss or 0.0, config.steps)
     return {"steps": config.steps, "valid_mle_loss": valid_loss}
@@ -173,7 +178,8 @@ def train_reinforce(
         history.extend(payload["history"])
 
     history: list[list[float]] = []
-    start = _start(folder, config, identity, resume, restore)
+    start, seconds_before = _start(folder, config, identity, resume, restore)
+    clock = time.perf_counter() - seconds_before
     if start == 0:
         envs.reset(seed=config.seed)
     for step in tqdm(range(start + 1, config.steps + 1), desc=tag, initial=start, total=config.steps, disable=quiet):
@@ -194,7 +200,8 @@ def train_reinforce(
             writer.add_text(f"{tag}/samples", _samples_markdown(agent), step)
         if step % config.checkpoint_every == 0 or step == config.steps:
             save_checkpoint(
-                folder / CHECKPOINT, step, identity, model=agent.policy.state_dict(), baseline=agent.baseline.state_dict(),
+                folder / CHECKPOINT, step, identity, seconds=time.perf_counter() - clock,
+                model=agent.policy.state_dict(), baseline=agent.baseline.state_dict(),
                 optimizer=agent.optimizer.state_dict(), env_sampling=envs.sampling_state(),
                 history=history,
             )

@@ -484,6 +484,29 @@ def test_resumed_mle_training_runs_only_the_steps_after_the_checkpoint(tmp_path,
     assert run(5, resume=True) == [3, 4, 5] and len(trained) == 3  # no held-out data: every call is a training step
 
 
+def test_a_checkpoint_counts_the_seconds_of_every_run_that_led_to_it(tmp_path):
+    import time
+
+    from agents.checkpoint import checkpoint_seconds
+    from agents.loops import LoopConfig, train_mle
+
+    data = toy_policy_data()
+
+    def run(steps: int, resume: bool) -> float:
+        began = time.perf_counter()
+        train_mle(Seq2SeqPolicy(TOY), data, data.head(0), LoopConfig(steps=steps, batch_size=4, checkpoint_every=2), tmp_path,
+                  LoggedSteps(), "mle", resume=resume, quiet=True)
+        return time.perf_counter() - began
+
+    took = run(2, resume=False)
+    checkpoint = tmp_path / "checkpoint.pt"
+    assert 0 < checkpoint_seconds(checkpoint) <= took
+    payload = torch.load(checkpoint, weights_only=True)
+    torch.save(payload | {"seconds": 1000.0}, checkpoint)  # as if the first run had been that slow
+    took = run(4, resume=True)
+    assert 1000 < checkpoint_seconds(checkpoint) <= 1000 + took
+
+
 def test_resumed_reinforce_training_runs_only_the_updates_after_the_checkpoint(tmp_path):
     from agents.loops import LoopConfig, train_reinforce
 

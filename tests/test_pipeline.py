@@ -1,6 +1,7 @@
 """The whole pipeline on the tiny preset, then evaluation's report and the chat, as a user meets them."""
 
 import json
+import shutil
 import subprocess
 import sys
 
@@ -177,6 +178,28 @@ def test_second_run_skips_finished_stages(run):
     assert result.returncode == 0
     assert result.stdout.count("done already") == 5
     assert json.loads((run / "metrics.json").read_text())["pipeline"]["wall_seconds"] == before  # skipped stages keep their times
+
+
+def test_a_stage_resumed_after_a_kill_adds_the_seconds_its_checkpoint_holds(run, tmp_path):
+    """A pipeline split over several invocations (a GPU lent ten minutes at a time, say) must still
+    report what each stage took, not only what its last invocation did."""
+    copy = tmp_path / "run"
+    shutil.copytree(run, copy)
+    # as if RL Look-ahead had been killed after its last checkpoint, 1000 s into the stage
+    shutil.rmtree(copy / "rl_lookahead" / "policy")
+    checkpoint = copy / "rl_lookahead" / "checkpoint.pt"
+    torch.save(torch.load(checkpoint, weights_only=True) | {"seconds": 1000.0}, checkpoint)
+    before = json.loads((copy / "metrics.json").read_text())["pipeline"]["wall_seconds"]
+    result = subprocess.run(
+        [sys.executable, str(REPO_ROOT / "train.py"), "pipeline", "--run", str(copy), "--device", "cpu", "--quiet", "--resume",
+         "--rl-updates", "3", "--rl-learning-rate", "3e-4", "--rl-weight", "0.5"],  # the settings the run was made with
+        capture_output=True, text=True,
+    )
+    assert result.returncode == 0, result.stderr
+    after = json.loads((copy / "metrics.json").read_text())["pipeline"]
+    assert 1000 < after["wall_seconds"].pop("rl lookahead") < 1000 + 120
+    assert after["wall_seconds"] == {stage: t for stage, t in before.items() if stage != "rl lookahead"}
+    assert after["total_seconds"] > 1000
 
 
 def test_chat_answers_and_exits_cleanly_on_eof(run):
