@@ -7,6 +7,7 @@ Prints one JSON object. A REINFORCE update is the whole step of the paper: sampl
 ``HappyBotVectorEnv``, baseline, teacher-forced MLE on the gold responses, backward, one optimizer
 step. PPO trains its ``MultiInputPolicy`` (``agents.sb3``) in ``HappyBot-v0`` on the same corpus
 and reward model for ``--ppo-steps`` environment steps; its episodes are counted by a Monitor.
+On a GPU it also reports the peak memory the REINFORCE updates allocated.
 """
 
 from __future__ import annotations
@@ -57,6 +58,8 @@ def main() -> None:
         agent.update()
     synchronize(device)
     reinforce_rate = args.updates * batch_size / (time.perf_counter() - start)
+    # what a REINFORCE update at this batch needs, before PPO's allocations are mixed in
+    peak_memory = torch.cuda.max_memory_allocated(device) / 2**30 if device.type == "cuda" else None
 
     env = Monitor(HappyBotEnv(reward_model=reward_model, corpus=args.corpus, max_response_tokens=args.max_response_tokens))
     ppo = PPO("MultiInputPolicy", env, policy_kwargs=HAPPYBOT_POLICY_KWARGS, n_steps=min(args.ppo_steps, 2048), batch_size=64, device=device, seed=0)
@@ -72,6 +75,7 @@ def main() -> None:
         "batch_size": batch_size,
         "max_response_tokens": args.max_response_tokens,
         "reinforce_episodes_per_s": round(reinforce_rate, 1),
+        "reinforce_peak_gpu_memory_gib": round(peak_memory, 1) if peak_memory is not None else None,
         "ppo_episodes_per_s": round(ppo_rate, 2),
         "ppo_timesteps": ppo.num_timesteps,
         "reinforce_over_ppo": round(reinforce_rate / ppo_rate, 1) if ppo_rate else None,
