@@ -103,7 +103,9 @@ class Seq2SeqPolicy(nn.Module):
             self.embedding.weight.data.copy_(embeddings)
         self.dropout = nn.Dropout(config.dropout)
         self.encoder = nn.GRU(config.embedding_dim, config.hidden_size, batch_first=True, bidirectional=True)
-        self.decoder = nn.GRUCell(config.embedding_dim, config.hidden_size)
+        # a GRU rather than a GRUCell: the decoder's input at step t is the token written at t-1 alone
+        # (equation 4's output does not feed back), so teacher forcing runs all steps in one call
+        self.decoder = nn.GRU(config.embedding_dim, config.hidden_size, batch_first=True)
         self.combine = nn.Linear(2 * config.hidden_size, config.embedding_dim)  # W_c of equation 4
         self.output_bias = nn.Parameter(torch.zeros(config.vocab_size))  # b of equation 5; V is the embedding
         self.emotion_head = nn.Linear(config.hidden_size, config.num_emotions) if config.num_emotions else None
@@ -112,6 +114,7 @@ class Seq2SeqPolicy(nn.Module):
         unwritable = torch.zeros(config.vocab_size, dtype=torch.bool)
         unwritable[[i for i in (config.pad_id, config.start_id, config.mask_id) if i is not None]] = True
         self.register_buffer("unwritable", unwritable, persistent=False)
+        self._register_load_state_dict_pre_hook(_rename_gru_cell_weights)
 
     @classmethod
     def pretrained(cls, config: Seq2SeqConfig | None = None) -> Seq2SeqPolicy:
@@ -183,18 +186,22 @@ class Seq2SeqPolicy(nn.Module):
         self, token: torch.Tensor, m: torch.Tensor, h: torch.Tensor, mask: torch.Tensor
     ) -> tuple[torch.Tensor, torch.Tensor]:
         """One step of equations 1-5: returns ``(logits / tau, m_t)`` for input tokens ``(B,)``."""
-        m_star, m = self._attend(self.dropout(self.embedding(token)), m, h, mask)
-        return self.output_logits(m_star), m
+        m_star, states = self.decode(self.dropout(self.embedding(token)).unsqueeze(1), m, h, mask)
+        return self.output_logits(m_star[:, 0]), states[:, 0]
 
-    def _attend(
+    def decode(
         self, embedded: torch.Tensor, m: torch.Tensor, h: torch.Tensor, mask: torch.Tensor
     ) -> tuple[torch.Tensor, torch.Tensor]:
-        """Equations 1-4 for one step: ``(m*_t, m_t)`` from the embedded input token and ``m_{t-1}``."""
-        m = self.decoder(embedded, m)
-        scores = torch.einsum("blh,bh->bl", h, m).masked_fill(~mask, float("-inf"))  # (1)
+        """Equations 1-4 for every step of the embedded inputs ``(B, T, E)`` from ``m_0`` ``(B, H)``:
+        ``(m*, m)``, each ``(B, T, .)``. One GRU call and one batched attention for all ``T`` steps."""
+        states, _ = self.decoder(embedded, m.unsqueeze(0))
+        scores = torch.einsum("blh,bth->btl", h, states).masked_fill(~mask.unsqueeze(1), float("-inf"))  # (1)
         attention = scores.softmax(-1)  # (2)
-        c = torch.einsum("bl,blh->bh", attention, h)  # (3)
-        return torch.tanh(self.combine(torch.cat([c, m], -1))), m  # (4)
+        c = torch.einsum("btl,blh->bth", attention, h)  # (3)
+        # Under CUDA autocast the cuDNN GRU runs in fp16 whatever autocast's dtype, and cat and stack
+        # there refuse fp16 beside or instead of bf16: the states go on in c's dtype.
+        states = states.to(c.dtype)
+        return torch.tanh(self.combine(torch.cat([c, states], -1))), states  # (4)
 
     def output_logits(self, m_star: torch.Tensor) -> torch.Tensor:
         """``(V m* + b) / tau``: equation 5 before the softmax, for ``m*`` of any leading shape.
@@ -219,20 +226,16 @@ class Seq2SeqPolicy(nn.Module):
         """
         h, mask, m = encoded if encoded is not None else self.encode(context)
         inputs = torch.cat([torch.full_like(response[:, :1], self.config.start_id), response[:, :-1]], 1)
-        # The inputs are known in advance, so they are embedded, and the outputs projected onto the
-        # vocabulary, once for the whole sequence: the tied 30,522-row matrix then gets two dense
-        # gradients per sequence instead of two per token, which was most of a step's time on the CPU.
-        embedded = self.dropout(self.embedding(inputs))
-        m_stars = []
-        for t in range(response.shape[1]):
-            m_star, m = self._attend(embedded[:, t], m, h, mask)
-            m_stars.append(m_star)
+        # The inputs are known in advance, so the whole sequence is decoded at once: a few large
+        # kernels instead of a few per token (a GPU spends a small step launching them), and the
+        # tied 30,522-row matrix gets two dense gradients per sequence instead of two per token.
+        m_stars, _ = self.decode(self.dropout(self.embedding(inputs)), m, h, mask)
         valid = ~self.unwritable[response]
         # left out by ignore_index rather than multiplied by 0 afterwards, which would make inf * 0 = NaN
         targets = response.masked_fill(~valid, self.config.pad_id)
         # one expression, so that the (B, T, V) logits in autocast's dtype are freed once cast
         per_token = F.cross_entropy(
-            self.output_logits(torch.stack(m_stars, 1)).float().flatten(0, 1), targets.flatten(),
+            self.output_logits(m_stars).float().flatten(0, 1), targets.flatten(),
             ignore_index=self.config.pad_id, reduction="none",
         ).view_as(targets)
         return (per_token.sum(1) / valid.sum(1).clamp(min=1)).mean()
@@ -260,6 +263,15 @@ class Seq2SeqPolicy(nn.Module):
             token = torch.where(alive, token, self.config.pad_id)
         stack = lambda xs: torch.stack(xs, 1)  # noqa: E731
         return Decoded(stack(tokens), stack(log_probs), stack(states), stack(masks), stack(entropies))
+
+
+def _rename_gru_cell_weights(state_dict: dict, prefix: str, *args) -> None:
+    """Policies saved before the decoder became an ``nn.GRU`` hold its ``nn.GRUCell`` weights, the
+    same tensors under names without the layer suffix (``decoder.weight_ih``, not ``decoder.weight_ih_l0``)."""
+    for name in ("weight_ih", "weight_hh", "bias_ih", "bias_hh"):
+        old = f"{prefix}decoder.{name}"
+        if old in state_dict:
+            state_dict[f"{old}_l0"] = state_dict.pop(old)
 
 
 @dataclass

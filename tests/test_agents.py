@@ -92,6 +92,21 @@ def test_mle_loss_falls_on_a_tiny_corpus():
     assert policy.mle_loss(context, response).item() < 0.2 * start
 
 
+def test_a_policy_saved_with_the_gru_cell_decoder_loads_unchanged(tmp_path):
+    """The decoder was an nn.GRUCell: the same four tensors as today's nn.GRU, named without ``_l0``."""
+    from safetensors.torch import load_file, save_file
+
+    torch.manual_seed(0)
+    policy = Seq2SeqPolicy(TOY).eval()
+    policy.save(tmp_path)
+    weights = load_file(tmp_path / "model.safetensors")
+    save_file({k.removesuffix("_l0") if k.startswith("decoder.") else k: v for k, v in weights.items()}, tmp_path / "model.safetensors")
+    assert "decoder.weight_ih" in load_file(tmp_path / "model.safetensors")
+    loaded = Seq2SeqPolicy.load(tmp_path)
+    for name, tensor in policy.state_dict().items():
+        torch.testing.assert_close(loaded.state_dict()[name], tensor, rtol=0, atol=0)
+
+
 def test_mle_loss_reuses_the_encoding_it_is_given():
     policy = Seq2SeqPolicy(TOY).eval()
     context, response = torch.tensor([[3, 4, 0], [5, 6, 7]]), torch.tensor([[4, 3, 1], [6, 1, 0]])
