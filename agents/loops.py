@@ -8,6 +8,7 @@ ever holds non-finite weights. A finished run resumed with more steps goes on fr
 
 from __future__ import annotations
 
+import math
 import time
 from dataclasses import asdict, dataclass
 from pathlib import Path
@@ -134,6 +135,9 @@ def train_mle(
                 model=policy.state_dict(), optimizer=optimizer.state_dict(),
             )
     valid_loss = _mean_mle_loss(policy, valid, config.batch_size)
+    if valid_loss is not None and not math.isfinite(valid_loss):
+        # every training loss was finite, but these weights are not usable: the caller saves no policy
+        raise FloatingPointError(f"non-finite held-out loss ({valid_loss}) after step {config.steps}: the policy was not saved")
     writer.add_scalar(f"{tag}/valid_mle_loss", valid_loss or 0.0, config.steps)
     return {"steps": config.steps, "valid_mle_loss": valid_loss}
 

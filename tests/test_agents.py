@@ -443,6 +443,19 @@ def test_nan_loss_stops_mle_training_at_its_step_and_keeps_the_last_good_checkpo
     assert raised.match(r"non-finite loss \(nan\) at step 4; the weights were not updated and .*checkpoint.pt holds the last good state")
 
 
+def test_a_non_finite_held_out_loss_is_an_error_not_a_result(tmp_path, monkeypatch):
+    """Finite training losses do not make usable weights: a NaN on held-out contexts must not pass
+    as ``valid_mle_loss: NaN`` beside a saved policy."""
+    from torch.utils.tensorboard import SummaryWriter
+
+    from agents import loops
+
+    monkeypatch.setattr(loops, "_mean_mle_loss", lambda *args: float("nan"))
+    data = toy_policy_data()
+    with SummaryWriter(tmp_path / "tb") as writer, pytest.raises(FloatingPointError, match=r"non-finite held-out loss \(nan\) after step 2: the policy was not saved"):
+        loops.train_mle(Seq2SeqPolicy(TOY), data, data.head(2), loops.LoopConfig(steps=2, batch_size=4), tmp_path, writer, "mle", quiet=True)
+
+
 def test_nan_reward_stops_reinforce_training_at_its_update_and_keeps_the_last_good_checkpoint(tmp_path):
     from torch.utils.tensorboard import SummaryWriter
 
