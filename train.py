@@ -441,9 +441,8 @@ def pipeline_stages(args: argparse.Namespace) -> list[tuple[str, list[str], Path
 
 def run_pipeline(args: argparse.Namespace) -> int:
     """Every stage in order: reward models (paper preset), MLE, RL Current, RL Look-ahead, evaluation."""
-    from agents.evaluation import write_report
-
     from agents.checkpoint import checkpoint_seconds
+    from agents.evaluation import write_report
 
     run = open_run(args)
     parser = build_parser()

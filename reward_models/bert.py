@@ -34,7 +34,7 @@ INPUTS = ("response", "pair")
 # The attention kernels scoring may use: every one but cuDNN's. On Hopper GPUs (H100, H200) PyTorch
 # tries cuDNN attention first, and cuDNN builds an execution graph for each new batch size and
 # length it sees, reported at 20 to 40 ms of host time apiece. The environment scores the episodes
-# that end on each step, a new batch size almost every call, so it would spend most of its time
+# that end on each step, a new batch size almost every call, so it can spend most of its time
 # building graphs; the other fused kernels need no such build.
 SCORING_ATTENTION_BACKENDS = [SDPBackend.FLASH_ATTENTION, SDPBackend.EFFICIENT_ATTENTION, SDPBackend.MATH]
 
