@@ -198,9 +198,6 @@ class Seq2SeqPolicy(nn.Module):
         scores = torch.einsum("blh,bth->btl", h, states).masked_fill(~mask.unsqueeze(1), float("-inf"))  # (1)
         attention = scores.softmax(-1)  # (2)
         c = torch.einsum("btl,blh->bth", attention, h)  # (3)
-        # Under CUDA autocast the cuDNN GRU runs in fp16 whatever autocast's dtype, and cat and stack
-        # there refuse fp16 beside or instead of bf16: the states go on in c's dtype.
-        states = states.to(c.dtype)
         return torch.tanh(self.combine(torch.cat([c, states], -1))), states  # (4)
 
     def output_logits(self, m_star: torch.Tensor) -> torch.Tensor:
