@@ -58,7 +58,8 @@ def new_shapes(count: int, max_batch: int, generator: torch.Generator) -> list[t
 
 
 def new_shape_rate(model: SequenceClassifierReward, shapes: list[tuple[int, int]], generator: torch.Generator) -> float:
-    """Pairs per second over one call per shape, each shape scored for the first time."""
+    """Pairs per second over one call per shape, without a warm-up: whatever a kernel builds for a
+    shape it has not seen is part of the time, as it is for the environment."""
     batches = [
         (torch.randint(1000, 30000, (pairs, user_tokens), generator=generator).to(model.device),
          torch.randint(1000, 30000, (pairs, RESPONSE_TOKENS), generator=generator).to(model.device))
