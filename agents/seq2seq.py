@@ -321,7 +321,8 @@ def act(
             state = ActingState(h, mask, m, torch.full_like(new_episode, policy.config.start_id, dtype=torch.long))
         elif new_episode.any():
             h, mask, m = policy.encode(context[new_episode])
-            # under CUDA autocast the encoder (cuDNN) returns fp16 and the decoder bf16: keep the state's dtypes
+            # under autocast the encoder's dtype need not be the state's (it was not while the decoder was a
+            # bf16 GRUCell, and cuDNN's GRU runs in fp16): index_put wants equal dtypes, so the state keeps its own
             state.h[new_episode], state.mask[new_episode], state.m[new_episode] = h.to(state.h.dtype), mask, m.to(state.m.dtype)
             state.last_token[new_episode] = policy.config.start_id
         logits, state.m = policy.decode_step(state.last_token, state.m, state.h, state.mask)

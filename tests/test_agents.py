@@ -644,8 +644,9 @@ def test_greedy_acting_writes_what_greedy_generation_writes_in_single_and_vector
 
 
 def test_acting_keeps_its_state_dtype_when_an_episode_restarts(monkeypatch):
-    """Under CUDA bf16 autocast the cuDNN encoder returns fp16 while the state holds the decoder's bf16:
-    writing one into the other was an index_put dtype error. Here the encoder is made to return fp16."""
+    """Under CUDA bf16 autocast the cuDNN encoder returns fp16, and the state can hold another dtype (the
+    decoder's bf16 while it was a GRUCell): writing one into the other was an index_put dtype error.
+    Here the encoder is made to return fp16."""
     torch.manual_seed(0)
     policy = Seq2SeqPolicy(TOY).eval()
     context = torch.randint(3, 8, (2, 5))
