@@ -167,6 +167,20 @@ def test_mle_loss_leaves_out_gold_tokens_the_policy_cannot_write():
     torch.testing.assert_close(loss, (steps[0, [0, 2]].mean() + steps[1, :2].mean()) / 2)
 
 
+def test_mle_loss_projects_only_the_scored_tokens_onto_the_vocabulary():
+    """The vocabulary-wide logits are most of an MLE step's work, and a third of a batch of gold
+    responses is padding: equation 5 runs on the scored tokens alone. (That the loss is equation 6
+    over them is tested above, step by step, with padding and [MASK].)"""
+    torch.manual_seed(0)
+    policy = Seq2SeqPolicy(TOY).eval()
+    context = torch.randint(3, 8, (4, 5))
+    response = torch.tensor([[4, 1, 0, 0], [6, 5, 3, 1], [1, 0, 0, 0], [7, 7, 1, 0]])
+    rows, project = [], policy.output_logits
+    policy.output_logits = lambda m_star: rows.append(m_star.shape[:-1].numel()) or project(m_star)
+    policy.mle_loss(context, response)
+    assert rows == [10]  # the written tokens, not the 16 positions
+
+
 def test_special_token_ids_outside_the_vocabulary_or_an_unwritable_end_are_refused():
     with pytest.raises(ValueError, match="mask_id=103 outside the vocabulary of 8 tokens"):
         Seq2SeqConfig(**{**TOY.__dict__, "mask_id": 103})
