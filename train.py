@@ -205,15 +205,25 @@ def fine_tune_config(args: argparse.Namespace, input: str):
     return FineTuneConfig(input=input, **{k: v for k, v in vars(args).items() if k in names})
 
 
+def fine_tune_checkpoint(run: Path, stage: str) -> Path:
+    """Where the classifier or predictor stage checkpoints: beside its model folder, not in it, since
+    that folder's existence means the model is trained (to the pipeline, and to ``label``)."""
+    return run / f"{stage}.checkpoint.pt"
+
+
 def train_reward_model(args: argparse.Namespace, stage: str, train, valid, data: dict, licences: list[str]) -> int:
     from reward_models.training import fine_tune, majority_rate, metadata_for, save
 
     run = open_run(args)
     config = fine_tune_config(args, "response" if stage == "classifier" else "pair")
+    checkpoint = fine_tune_checkpoint(run, stage)
     with writer_for(run, stage, asdict(config)) as writer:
-        model, accuracies = fine_tune(train, valid, config, writer=writer, tag=stage, quiet=args.quiet)
+        model, accuracies = fine_tune(
+            train, valid, config, writer=writer, tag=stage, quiet=args.quiet, checkpoint=checkpoint, resume=args.resume
+        )
     majority = {name: majority_rate(examples) for name, examples in valid.items()}
     save(model, run / stage, metadata_for(stage, config, accuracies, majority, data, licences))
+    checkpoint.unlink(missing_ok=True)  # the saved model supersedes it
     update_metrics(run, stage, {"accuracy": accuracies, "majority_class_rate": majority, "data": data})
     print(json.dumps({"saved": str(run / stage), "accuracy": accuracies, "majority_class_rate": majority}, indent=2))
     return 0
@@ -413,8 +423,11 @@ def run_compare(args: argparse.Namespace) -> int:
     return 0
 
 
-def pipeline_stages(args: argparse.Namespace) -> list[tuple[str, list[str], Path]]:
-    """``(label, argv, output)`` of each stage, in order; a stage whose output exists is skipped."""
+def pipeline_stages(args: argparse.Namespace) -> list[tuple[str, list[str], Path, Path | None]]:
+    """``(label, argv, output, checkpoint)`` of each stage, in order; a stage whose output exists is
+    skipped, and one whose checkpoint exists is resumed (with ``--resume``)."""
+    from agents.loops import CHECKPOINT
+
     run, preset = args.run, preset_of(args)
     common = ["--run", str(run), "--device", args.device, "--seed", str(args.seed)] + (["--quiet"] if args.quiet else [])
     data = ["--data-dir", str(args.data_dir)] if args.data_dir else []
@@ -425,37 +438,37 @@ def pipeline_stages(args: argparse.Namespace) -> list[tuple[str, list[str], Path
     stages = []
     if preset.train_reward_models:
         stages += [
-            ("classifier", ["classifier", *data, *common], run / "classifier"),
-            ("label", ["label", *data, *common], run / "labels.jsonl"),
-            ("predictor", ["predictor", *data, *common], run / "predictor"),
+            ("classifier", ["classifier", *data, *common], run / "classifier", fine_tune_checkpoint(run, "classifier")),
+            ("label", ["label", *data, *common], run / "labels.jsonl", None),
+            ("predictor", ["predictor", *data, *common], run / "predictor", fine_tune_checkpoint(run, "predictor")),
         ]
-    stages += [
-        ("mle seq2seq", ["mle", "--model", "seq2seq", *sizes, *data, *common], run / "seq2seq" / "policy"),
-        ("mle multiseq", ["mle", "--model", "multiseq", *sizes, *data, *common], run / "multiseq" / "policy"),
-        ("rl current", ["rl", "--reward", "current", *sizes, *data, *common], run / "rl_current" / "policy"),
-        ("rl lookahead", ["rl", "--reward", "lookahead", *sizes, *data, *common], run / "rl_lookahead" / "policy"),
-        ("evaluate", ["evaluate", *sizes, *data, *common], run / "results.md"),
-    ]
+    for label, argv, folder in (
+        ("mle seq2seq", ["mle", "--model", "seq2seq"], "seq2seq"),
+        ("mle multiseq", ["mle", "--model", "multiseq"], "multiseq"),
+        ("rl current", ["rl", "--reward", "current"], "rl_current"),
+        ("rl lookahead", ["rl", "--reward", "lookahead"], "rl_lookahead"),
+    ):
+        stages.append((label, [*argv, *sizes, *data, *common], run / folder / "policy", run / folder / CHECKPOINT))
+    stages.append(("evaluate", ["evaluate", *sizes, *data, *common], run / "results.md", None))
     return stages
 
 
 def run_pipeline(args: argparse.Namespace) -> int:
     """Every stage in order: reward models (paper preset), MLE, RL Current, RL Look-ahead, evaluation."""
-    from agents.checkpoint import checkpoint_seconds
+    from happybot_env.checkpoint import checkpoint_seconds
     from agents.evaluation import write_report
 
     run = open_run(args)
     parser = build_parser()
     # kept across resumed invocations, so that the record covers every stage however often it stopped
     wall_seconds = read_metrics(run).get("pipeline", {}).get("wall_seconds", {})
-    for label, argv, output in pipeline_stages(args):
+    for label, argv, output, checkpoint in pipeline_stages(args):
         if output.exists():
             log(args, f"pipeline: {label} done already ({output}), skipped")
             continue
         log(args, f"pipeline: {label}")
         stage_args = parser.parse_args(argv)
-        checkpoint = stage_args.run / output.parent.name / "checkpoint.pt"
-        if args.resume and "resume" in vars(stage_args):
+        if args.resume and checkpoint:
             stage_args.resume = checkpoint.is_file()
         # a stage resumed after a kill also took the seconds its checkpoint records: the work redone
         # since that checkpoint is counted once, as a run that was never stopped would have spent it
@@ -554,6 +567,8 @@ def add_fine_tune(parser: argparse.ArgumentParser, lr: float) -> None:
     parser.add_argument("--batch-size", type=int, default=32, help="examples per step (default: 32)")
     parser.add_argument("--max-length", type=int, default=128, help="tokens per input (default: 128)")
     parser.add_argument("--eval-every", type=int, default=1000, help="steps between evaluations (default: 1000)")
+    parser.add_argument("--checkpoint-every", type=int, default=500, help="steps between checkpoints (default: 500)")
+    parser.add_argument("--resume", action="store_true", help="continue from the stage's last checkpoint")
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -607,7 +622,7 @@ def main(argv: list[str] | None = None) -> int:
         from transformers.utils import logging as transformers_logging
 
         transformers_logging.disable_progress_bar()  # its bar for loading weights, on every reward model
-    from agents.checkpoint import CheckpointError
+    from happybot_env.checkpoint import CheckpointError
     from reward_models import UnknownRewardModel
 
     try:

@@ -18,7 +18,8 @@ import torch.nn.functional as F
 from torch.utils.tensorboard import SummaryWriter
 from tqdm.auto import tqdm
 
-from .checkpoint import CheckpointError, load_checkpoint, save_checkpoint, set_rng_state
+from happybot_env.checkpoint import save_checkpoint, start_step
+
 from .policy_data import IGNORE, PolicyData
 from .reinforce import ReinforceAgent
 from .seq2seq import Seq2SeqPolicy
@@ -49,23 +50,6 @@ def _identity(config: LoopConfig, unused: tuple[str, ...] = (), **more) -> dict:
     ``config`` that the loop does not read (``unused``).
     """
     return {k: v for k, v in asdict(config).items() if k not in ("steps", "checkpoint_every", *unused)} | more
-
-
-def _start(folder: Path, config: LoopConfig, identity: dict, resume: bool, restore) -> tuple[int, float]:
-    """The step to start from and the seconds the stage's earlier runs spent getting there: ``(0, 0.0)``,
-    or the checkpoint's when resuming (``restore`` loads its state)."""
-    path = folder / CHECKPOINT
-    if not resume:
-        if path.exists():
-            raise CheckpointError(f"{path} exists: pass --resume to continue that run, or choose another --run")
-        return 0, 0.0
-    payload = load_checkpoint(path, identity)
-    step = int(payload["step"])
-    if step > config.steps:
-        raise CheckpointError(f"{path} is at step {step}, past the {config.steps} steps asked for: ask for at least {step}")
-    restore(payload)
-    set_rng_state(payload["rng"])
-    return step, float(payload.get("seconds", 0.0))
 
 
 def _last_good_state(folder: Path) -> str:
@@ -103,7 +87,7 @@ def train_mle(
         policy.load_state_dict(payload["model"])
         optimizer.load_state_dict(payload["optimizer"])
 
-    start, seconds_before = _start(folder, config, identity, resume, restore)
+    start, seconds_before = start_step(folder / CHECKPOINT, identity, resume, config.steps, restore)
     clock = time.perf_counter() - seconds_before  # so that each checkpoint holds the stage's seconds over every run
     multiseq = policy.emotion_head is not None
     policy.train()
@@ -182,7 +166,7 @@ def train_reinforce(
         history.extend(payload["history"])
 
     history: list[list[float]] = []
-    start, seconds_before = _start(folder, config, identity, resume, restore)
+    start, seconds_before = start_step(folder / CHECKPOINT, identity, resume, config.steps, restore)
     clock = time.perf_counter() - seconds_before
     if start == 0:
         envs.reset(seed=config.seed)

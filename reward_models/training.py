@@ -13,6 +13,7 @@ import json
 import math
 import random
 import sys
+import time
 from collections.abc import Sequence
 from dataclasses import asdict, dataclass
 from pathlib import Path
@@ -23,6 +24,7 @@ from tqdm.auto import tqdm
 from transformers import AutoModelForSequenceClassification, PreTrainedModel, get_linear_schedule_with_warmup
 
 from happybot_env.atomic import atomic_directory
+from happybot_env.checkpoint import save_checkpoint, start_step
 from happybot_env.tokenizer import encoder_path, load_tokenizer, uncut_ids
 
 from .bert import INPUTS, METADATA_FILE, quiet_transformers, resolve_device
@@ -59,6 +61,8 @@ class FineTuneConfig:
     max_grad_norm: float = 1.0
     eval_every: int = 1000
     """Steps between evaluations on the validation sets."""
+    checkpoint_every: int = 500
+    """Steps between checkpoints, from which a killed fine-tune resumes exactly."""
     seed: int = 0
     device: str = "auto"
 
@@ -163,10 +167,15 @@ def fine_tune(
     writer: SummaryWriter | None = None,
     tag: str = "reward_model",
     quiet: bool = False,
+    checkpoint: str | Path | None = None,
+    resume: bool = False,
 ) -> tuple[PreTrainedModel, dict[str, float]]:
     """Train on ``train`` and return the model with its accuracy on each validation set.
 
     TensorBoard scalars go under ``<tag>/``: loss, learning rate, and accuracy on each validation set.
+    With ``checkpoint``, the training state is written there atomically every
+    ``config.checkpoint_every`` steps; ``resume`` continues from it exactly (weights, optimizer,
+    schedule, RNGs and the order of the epoch's remaining batches), as if never stopped.
     """
     rng = random.Random(config.seed)
     torch.manual_seed(config.seed)
@@ -184,7 +193,20 @@ def fine_tune(
     scheduler = get_linear_schedule_with_warmup(optimizer, round(config.warmup_ratio * total_steps), total_steps)
 
     batches: list[list[int]] = []
-    progress = tqdm(range(1, total_steps + 1), desc=tag, disable=quiet)
+    # what a checkpoint must share with the run that resumes it: not where it runs or how often it reports
+    identity = {k: v for k, v in asdict(config).items() if k not in ("device", "eval_every", "checkpoint_every")}
+    identity["examples"] = len(train_data)
+
+    def restore(payload: dict) -> None:
+        model.load_state_dict(payload["model"])
+        optimizer.load_state_dict(payload["optimizer"])
+        scheduler.load_state_dict(payload["scheduler"])
+        rng.setstate((3, tuple(payload["batch_rng"]), None))
+        batches.extend(payload["batches"])
+
+    start, seconds_before = start_step(checkpoint, identity, resume, total_steps, restore) if checkpoint else (0, 0.0)
+    clock = time.perf_counter() - seconds_before  # so that each checkpoint holds the seconds over every run
+    progress = tqdm(range(start + 1, total_steps + 1), desc=tag, initial=start, total=total_steps, disable=quiet)
     for step in progress:
         if not batches:
             batches = train_data.epoch(rng)
@@ -200,12 +222,26 @@ def fine_tune(
         if writer:
             writer.add_scalar(f"{tag}/loss", loss.item(), step)
             writer.add_scalar(f"{tag}/learning_rate", scheduler.get_last_lr()[0], step)
-        if step % config.eval_every == 0 or step == total_steps:
-            scores = {name: accuracy(model, data, device) for name, data in valid_data.items()}
-            if writer:
-                for name, value in scores.items():
-                    writer.add_scalar(f"{tag}/accuracy_{name}", value, step)
-    return model, scores
+        if step % config.eval_every == 0 and step < total_steps:
+            log_accuracy(model, valid_data, device, writer, tag, step)
+        if checkpoint and step % config.checkpoint_every == 0 and step < total_steps:
+            save_checkpoint(
+                checkpoint, step, identity, seconds=time.perf_counter() - clock, model=model.state_dict(),
+                optimizer=optimizer.state_dict(), scheduler=scheduler.state_dict(),
+                batch_rng=list(rng.getstate()[1]), batches=batches,
+            )
+    return model, log_accuracy(model, valid_data, device, writer, tag, total_steps)
+
+
+def log_accuracy(
+    model: PreTrainedModel, valid_data: dict[str, Encoded], device: torch.device, writer: SummaryWriter | None, tag: str, step: int
+) -> dict[str, float]:
+    """Accuracy on each validation set, logged to TensorBoard at ``step``."""
+    scores = {name: accuracy(model, data, device) for name, data in valid_data.items()}
+    if writer:
+        for name, value in scores.items():
+            writer.add_scalar(f"{tag}/accuracy_{name}", value, step)
+    return scores
 
 
 def save(model: PreTrainedModel, folder: str | Path, metadata: dict) -> Path:

@@ -529,7 +529,7 @@ def test_resumed_mle_training_runs_only_the_steps_after_the_checkpoint(tmp_path,
 def test_a_checkpoint_counts_the_seconds_of_every_run_that_led_to_it(tmp_path):
     import time
 
-    from agents.checkpoint import checkpoint_seconds
+    from happybot_env.checkpoint import checkpoint_seconds
     from agents.loops import LoopConfig, train_mle
 
     data = toy_policy_data()
@@ -570,7 +570,7 @@ def test_reinforce_checkpoint_is_tied_to_the_agent_settings_not_the_unused_loop_
     learning_rate and max_grad_norm (MLE's) do not decide whether a checkpoint can be resumed."""
     from torch.utils.tensorboard import SummaryWriter
 
-    from agents.checkpoint import CheckpointError
+    from happybot_env.checkpoint import CheckpointError
     from agents.loops import LoopConfig, train_reinforce
 
     def run(loop: LoopConfig, agent_config: ReinforceConfig, resume: bool) -> dict:

@@ -2,11 +2,13 @@
 
 import json
 import random
+from dataclasses import replace
 
 import pytest
 import torch
 
 from happybot_env.atomic import atomic_directory
+from happybot_env.checkpoint import CheckpointError
 from happybot_env.data import find_corpora
 from reward_models import make
 from reward_models.examples import classifier_data, lookahead_examples, predictor_data, user_turn_labels
@@ -39,6 +41,35 @@ def test_saved_model_reloads_with_the_same_scores(tmp_path, lora_rank):
     with torch.no_grad():
         expected = model(**inputs).logits.softmax(-1)[:, 1]
     torch.testing.assert_close(reloaded([e.user for e in EXAMPLES], [e.text for e in EXAMPLES]), expected, atol=1e-4, rtol=0)
+
+
+def test_a_fine_tune_stopped_after_a_checkpoint_resumes_exactly(tmp_path):
+    """Weights, optimizer, schedule, dropout RNG and the epoch's remaining batches all come back:
+    stopped at step 6 (checkpoint at 4, mid-epoch) and resumed, it ends where a straight run does."""
+
+    class StopAt:
+        """A TensorBoard writer that stops the run when it is handed ``step``."""
+
+        def __init__(self, step: int) -> None:
+            self.step = step
+
+        def add_scalar(self, tag: str, value: float, step: int) -> None:
+            if step == self.step:
+                raise KeyboardInterrupt
+
+    config = FineTuneConfig(epochs=3, batch_size=1, learning_rate=1e-3, checkpoint_every=4, device="cpu")
+    straight, straight_accuracy = fine_tune(EXAMPLES, {"train": EXAMPLES}, config, quiet=True)
+    checkpoint = tmp_path / "classifier.checkpoint.pt"
+    with pytest.raises(KeyboardInterrupt):
+        fine_tune(EXAMPLES, {"train": EXAMPLES}, config, writer=StopAt(6), quiet=True, checkpoint=checkpoint)
+    assert torch.load(checkpoint, weights_only=True)["step"] == 4
+    with pytest.raises(CheckpointError, match="pass --resume"):
+        fine_tune(EXAMPLES, {"train": EXAMPLES}, config, quiet=True, checkpoint=checkpoint)
+    resumed, resumed_accuracy = fine_tune(EXAMPLES, {"train": EXAMPLES}, config, quiet=True, checkpoint=checkpoint, resume=True)
+    a, b = straight.state_dict(), resumed.state_dict()
+    assert all(torch.equal(a[k], b[k]) for k in a) and resumed_accuracy == straight_accuracy
+    with pytest.raises(CheckpointError, match=r"other settings \(learning_rate\)"):
+        fine_tune(EXAMPLES, {"train": EXAMPLES}, replace(config, learning_rate=1e-4), quiet=True, checkpoint=checkpoint, resume=True)
 
 
 def test_classifier_data_uses_sst2_and_situations(fixtures):

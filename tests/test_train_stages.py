@@ -11,7 +11,7 @@ import pytest
 import torch
 from safetensors.torch import load_file
 
-from agents.checkpoint import CheckpointError, load_checkpoint, save_checkpoint
+from happybot_env.checkpoint import CheckpointError, load_checkpoint, save_checkpoint
 
 from .conftest import FIXTURES, REPO_ROOT
 
@@ -198,6 +198,25 @@ def test_rl_sigkill_then_resume_finishes_as_if_never_interrupted(tmp_path):
     assert metrics[0] == metrics[1]
     history = metrics[1]["reward_history"]
     assert [s for s, _ in history] == list(range(1, 21)) and all(0 <= r <= 1 for _, r in history)
+
+
+def test_classifier_sigkill_then_resume_finishes_as_if_never_interrupted(tmp_path):
+    """The reward-model fine-tunes resume exactly too, and leave no checkpoint once the model is saved."""
+    args = ["--data-dir", str(FIXTURES), "--device", "cpu", "--quiet", "--epochs", "8", "--batch-size", "1", "--checkpoint-every", "10"]
+    straight, killed = tmp_path / "straight", tmp_path / "killed"
+    assert train("classifier", "--run", str(straight), *args).returncode == 0
+
+    step = kill_once_checkpointed(["classifier", "--run", str(killed), *args], killed / "classifier.checkpoint.pt", 10)
+    assert 10 <= step < 40 and not (killed / "classifier").exists()
+    before = events_files(killed)
+    resumed = train("classifier", "--run", str(killed), "--resume", *args)
+    assert resumed.returncode == 0, resumed.stderr
+
+    a, b = (load_file(str(run / "classifier" / "model.safetensors")) for run in (straight, killed))
+    assert a.keys() == b.keys() and all(torch.equal(a[k], b[k]) for k in a)
+    assert not (killed / "classifier.checkpoint.pt").exists() and not (straight / "classifier.checkpoint.pt").exists()
+    (events,) = events_files(killed) - before
+    assert logged_steps(events, "classifier/loss") == list(range(step + 1, 41))
 
 
 def test_a_finished_run_resumed_with_more_steps_is_the_longer_run(tmp_path):

@@ -1,7 +1,7 @@
 """Training checkpoints that survive a kill and resume exactly.
 
 A checkpoint holds the model, the optimizer, the step, the RNG states and whatever else a stage
-passes (the baseline, the scheduler), as tensors and plain values: it is written with
+passes (the REINFORCE baseline, a fine-tune's scheduler and batch order), as tensors and plain values: it is written with
 ``torch.save`` and read with ``torch.load(weights_only=True)``, which cannot run code. It is
 written to a temporary file in the same folder, flushed to disk and renamed over the previous
 one, so a SIGKILL or a full disk at any moment leaves the previous checkpoint whole.
@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import os
 import random
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
@@ -76,3 +77,23 @@ def load_checkpoint(path: str | Path, config: dict) -> dict[str, Any]:
         changed = sorted(k for k in set(config) | set(payload["config"]) if config.get(k) != payload["config"].get(k))
         raise CheckpointError(f"{path} was written with other settings ({', '.join(changed)}); resume with the same ones")
     return payload
+
+
+def start_step(path: str | Path, config: dict, resume: bool, steps: int, restore: Callable[[dict], None]) -> tuple[int, float]:
+    """The step a stage starts from and the seconds its earlier runs spent getting there.
+
+    ``(0, 0.0)`` for a new run, which refuses to overwrite a checkpoint; when resuming, the
+    checkpoint's, after ``restore`` has loaded its state and the RNGs are set back.
+    """
+    path = Path(path)
+    if not resume:
+        if path.exists():
+            raise CheckpointError(f"{path} exists: pass --resume to continue that run, or choose another --run")
+        return 0, 0.0
+    payload = load_checkpoint(path, config)
+    step = int(payload["step"])
+    if step > steps:
+        raise CheckpointError(f"{path} is at step {step}, past the {steps} steps asked for: ask for at least {step}")
+    restore(payload)
+    set_rng_state(payload["rng"])
+    return step, float(payload.get("seconds", 0.0))
