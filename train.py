@@ -536,6 +536,15 @@ def add_run(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--quiet", action="store_true", help="plain logs, no progress bars")
 
 
+def positive_int(text: str) -> int:
+    """Sizes and intervals (batch sizes, ``--checkpoint-every``): refused below 1 by the parser, where
+    0 would otherwise fail deep in a stage (a modulo by zero, an empty batch)."""
+    value = int(text)
+    if value < 1:
+        raise argparse.ArgumentTypeError(f"must be at least 1, got {value}")
+    return value
+
+
 def unit_interval(text: str) -> float:
     """``--rl-weight``: refused outside [0, 1] by the parser, before any data or model loads."""
     value = float(text)
@@ -549,12 +558,12 @@ def add_preset(parser: argparse.ArgumentParser, resume: bool = True) -> None:
                         help="experiment sizes (default: paper with --data-dir, small without)")
     parser.add_argument("--mle-steps", type=int, default=None, help="override the preset's MLE steps")
     parser.add_argument("--rl-updates", type=int, default=None, help="override the preset's REINFORCE updates")
-    parser.add_argument("--batch-size", type=int, default=None, help="override the preset's MLE batch size")
-    parser.add_argument("--rl-envs", type=int, default=None, help="override the preset's environments per update")
+    parser.add_argument("--batch-size", type=positive_int, default=None, help="override the preset's MLE batch size")
+    parser.add_argument("--rl-envs", type=positive_int, default=None, help="override the preset's environments per update")
     parser.add_argument("--mle-learning-rate", type=float, default=None, help="override the preset's MLE learning rate")
     parser.add_argument("--rl-learning-rate", type=float, default=None, help="override the preset's REINFORCE learning rate")
     parser.add_argument("--rl-weight", type=unit_interval, default=None, help="override the preset's lambda of equation 10")
-    parser.add_argument("--checkpoint-every", type=int, default=None, help="override the preset's checkpoint interval")
+    parser.add_argument("--checkpoint-every", type=positive_int, default=None, help="override the preset's checkpoint interval")
     parser.add_argument("--eval-examples", type=int, default=None, help="override the preset's held-out contexts")
     if resume:
         parser.add_argument("--resume", action="store_true", help="continue from the stage's last checkpoint")
@@ -564,10 +573,10 @@ def add_fine_tune(parser: argparse.ArgumentParser, lr: float) -> None:
     parser.add_argument("--lora-rank", type=int, default=0, help="0: fine-tune every weight; >0: a LoRA adapter of this rank")
     parser.add_argument("--epochs", type=float, default=1.0, help="passes over the training set (default: 1)")
     parser.add_argument("--learning-rate", type=float, default=lr, help=f"peak AdamW learning rate (default: {lr})")
-    parser.add_argument("--batch-size", type=int, default=32, help="examples per step (default: 32)")
-    parser.add_argument("--max-length", type=int, default=128, help="tokens per input (default: 128)")
-    parser.add_argument("--eval-every", type=int, default=1000, help="steps between evaluations (default: 1000)")
-    parser.add_argument("--checkpoint-every", type=int, default=500, help="steps between checkpoints (default: 500)")
+    parser.add_argument("--batch-size", type=positive_int, default=32, help="examples per step (default: 32)")
+    parser.add_argument("--max-length", type=positive_int, default=128, help="tokens per input (default: 128)")
+    parser.add_argument("--eval-every", type=positive_int, default=1000, help="steps between evaluations (default: 1000)")
+    parser.add_argument("--checkpoint-every", type=positive_int, default=500, help="steps between checkpoints (default: 500)")
     parser.add_argument("--resume", action="store_true", help="continue from the stage's last checkpoint")
 
 

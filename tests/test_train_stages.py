@@ -262,6 +262,19 @@ def test_lambda_outside_zero_one_is_refused_before_anything_loads(tmp_path, weig
     assert not any(tmp_path.iterdir())  # refused by the parser: not even the run folder was made
 
 
+@pytest.mark.parametrize("argv", [
+    ["mle", "--checkpoint-every", "0", *TINY],  # a modulo by zero after the first step
+    ["mle", "--batch-size", "0", *TINY],  # "Cannot pack empty tensors"
+    ["classifier", "--checkpoint-every", "0"],
+    ["predictor", "--eval-every", "-3"],
+])
+def test_sizes_and_intervals_below_one_are_refused_before_anything_loads(tmp_path, argv):
+    result = train(*argv, "--run", str(tmp_path))
+    flag, value = next((a, v) for a, v in zip(argv, argv[1:]) if a in ("--checkpoint-every", "--batch-size", "--eval-every"))
+    assert result.returncode == 2 and f"argument {flag}: must be at least 1, got {value}" in result.stderr
+    assert not any(tmp_path.iterdir())
+
+
 def test_every_stage_has_help():
     for stage in ("data", "classifier", "label", "predictor", "mle", "rl", "evaluate", "chat", "sb3", "pipeline", "compare"):
         result = train(stage, "--help")
