@@ -1,10 +1,10 @@
 """Training checkpoints that survive a kill and resume exactly.
 
 A checkpoint holds the model, the optimizer, the step, the RNG states and whatever else a stage
-passes (the REINFORCE baseline, a fine-tune's scheduler and batch order), as tensors and plain values: it is written with
-``torch.save`` and read with ``torch.load(weights_only=True)``, which cannot run code. It is
-written to a temporary file in the same folder, flushed to disk and renamed over the previous
-one, so a SIGKILL or a full disk at any moment leaves the previous checkpoint whole.
+passes (the REINFORCE baseline, a fine-tune's schedule and batch order), as tensors and plain
+values: it is written with ``torch.save`` and read with ``torch.load(weights_only=True)``, which
+cannot run code. It is written to a temporary file in the same folder, flushed to disk and renamed
+over the previous one, so a SIGKILL or a full disk at any moment leaves the previous checkpoint whole.
 """
 
 from __future__ import annotations
