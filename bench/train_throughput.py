@@ -7,7 +7,9 @@ Prints one JSON object. A REINFORCE update is the whole step of the paper: sampl
 ``HappyBotVectorEnv``, baseline, teacher-forced MLE on the gold responses, backward, one optimizer
 step. PPO trains its ``MultiInputPolicy`` (``agents.sb3``) in ``HappyBot-v0`` on the same corpus
 and reward model for ``--ppo-steps`` environment steps; its episodes are counted by a Monitor.
-On a GPU it also reports the peak memory the REINFORCE updates allocated.
+On a GPU it also reports the peak memory the REINFORCE updates allocated. To show where an
+update's time goes, it times the rollout (sampling, then the env's steps with their reward calls)
+and, within it, the sampling; the rest of an update is the losses, backward and the optimizer step.
 """
 
 from __future__ import annotations
@@ -31,6 +33,31 @@ from reward_models.bert import resolve_device
 def synchronize(device: torch.device) -> None:
     if device.type == "cuda":
         torch.cuda.synchronize(device)
+
+
+def time_rollout_parts(agent: ReinforceAgent, repeats: int) -> tuple[float, float]:
+    """Mean seconds of a rollout (sampling, then the env's steps and their reward calls) and of its
+    sampling alone, each as the update runs it: where an update's time goes."""
+    device, generate, sampling = agent.device, agent.policy.generate, []
+
+    def timed_generate(*args, **kwargs):
+        start = time.perf_counter()
+        decoded = generate(*args, **kwargs)
+        synchronize(device)
+        sampling.append(time.perf_counter() - start)
+        return decoded
+
+    agent.policy.generate = timed_generate
+    try:
+        synchronize(device)
+        start = time.perf_counter()
+        for _ in range(repeats):
+            agent.rollout()
+        synchronize(device)
+        rollout = (time.perf_counter() - start) / repeats
+    finally:
+        del agent.policy.generate  # the instance attribute; the method shows through again
+    return rollout, sum(sampling) / repeats
 
 
 def main() -> None:
@@ -57,9 +84,11 @@ def main() -> None:
     for _ in range(args.updates):
         agent.update()
     synchronize(device)
-    reinforce_rate = args.updates * batch_size / (time.perf_counter() - start)
+    update_seconds = (time.perf_counter() - start) / args.updates
+    reinforce_rate = batch_size / update_seconds
     # what a REINFORCE update at this batch needs, before PPO's allocations are mixed in
     peak_memory = torch.cuda.max_memory_allocated(device) / 2**30 if device.type == "cuda" else None
+    rollout_seconds, sampling_seconds = time_rollout_parts(agent, args.updates)
 
     env = Monitor(HappyBotEnv(reward_model=reward_model, corpus=args.corpus, max_response_tokens=args.max_response_tokens))
     ppo = PPO("MultiInputPolicy", env, policy_kwargs=HAPPYBOT_POLICY_KWARGS, n_steps=min(args.ppo_steps, 2048), batch_size=64, device=device, seed=0)
@@ -75,6 +104,11 @@ def main() -> None:
         "batch_size": batch_size,
         "max_response_tokens": args.max_response_tokens,
         "reinforce_episodes_per_s": round(reinforce_rate, 1),
+        "seconds_per_update": round(update_seconds, 4),
+        # the rest of an update is the losses, backward and the optimizer step
+        "seconds_rollout": round(rollout_seconds, 4),
+        "seconds_sampling": round(sampling_seconds, 4),
+        "seconds_env_steps_and_rewards": round(rollout_seconds - sampling_seconds, 4),
         "reinforce_peak_gpu_memory_gib": round(peak_memory, 1) if peak_memory is not None else None,
         "ppo_episodes_per_s": round(ppo_rate, 2),
         "ppo_timesteps": ppo.num_timesteps,
