@@ -537,8 +537,9 @@ def add_run(parser: argparse.ArgumentParser) -> None:
 
 
 def positive_int(text: str) -> int:
-    """Sizes and intervals (batch sizes, ``--checkpoint-every``): refused below 1 by the parser, where
-    0 would otherwise fail deep in a stage (a modulo by zero, an empty batch)."""
+    """Sizes and intervals (steps, batch sizes, ``--checkpoint-every``): refused below 1 by the parser,
+    where 0 would fail deep in a stage (a modulo by zero, an empty batch) or, for RL, save the MLE
+    policy as if trained and report a mean reward of 0 over no updates."""
     value = int(text)
     if value < 1:
         raise argparse.ArgumentTypeError(f"must be at least 1, got {value}")
@@ -556,8 +557,8 @@ def unit_interval(text: str) -> float:
 def add_preset(parser: argparse.ArgumentParser, resume: bool = True) -> None:
     parser.add_argument("--preset", choices=sorted(PRESETS), default=None,
                         help="experiment sizes (default: paper with --data-dir, small without)")
-    parser.add_argument("--mle-steps", type=int, default=None, help="override the preset's MLE steps")
-    parser.add_argument("--rl-updates", type=int, default=None, help="override the preset's REINFORCE updates")
+    parser.add_argument("--mle-steps", type=positive_int, default=None, help="override the preset's MLE steps")
+    parser.add_argument("--rl-updates", type=positive_int, default=None, help="override the preset's REINFORCE updates")
     parser.add_argument("--batch-size", type=positive_int, default=None, help="override the preset's MLE batch size")
     parser.add_argument("--rl-envs", type=positive_int, default=None, help="override the preset's environments per update")
     parser.add_argument("--mle-learning-rate", type=float, default=None, help="override the preset's MLE learning rate")

@@ -267,10 +267,11 @@ def test_lambda_outside_zero_one_is_refused_before_anything_loads(tmp_path, weig
     ["mle", "--batch-size", "0", *TINY],  # "Cannot pack empty tensors"
     ["classifier", "--checkpoint-every", "0"],
     ["predictor", "--eval-every", "-3"],
+    ["rl", "--reward", "vader", "--rl-updates", "0", *TINY],  # would save the MLE policy as RL's, "mean reward 0.000"
 ])
 def test_sizes_and_intervals_below_one_are_refused_before_anything_loads(tmp_path, argv):
     result = train(*argv, "--run", str(tmp_path))
-    flag, value = next((a, v) for a, v in zip(argv, argv[1:]) if a in ("--checkpoint-every", "--batch-size", "--eval-every"))
+    flag, value = next((a, v) for a, v in zip(argv, argv[1:]) if a in ("--checkpoint-every", "--batch-size", "--eval-every", "--rl-updates"))
     assert result.returncode == 2 and f"argument {flag}: must be at least 1, got {value}" in result.stderr
     assert not any(tmp_path.iterdir())
 
