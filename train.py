@@ -24,6 +24,7 @@ from __future__ import annotations
 import argparse
 import datetime
 import json
+import math
 import sys
 import time
 from dataclasses import asdict, dataclass, fields, replace
@@ -540,9 +541,37 @@ def positive_int(text: str) -> int:
     """Sizes and intervals (steps, batch sizes, ``--checkpoint-every``): refused below 1 by the parser,
     where 0 would fail deep in a stage (a modulo by zero, an empty batch) or, for RL, save the MLE
     policy as if trained and report a mean reward of 0 over no updates."""
+    return _int_at_least(text, 1)
+
+
+def non_negative_int(text: str) -> int:
+    """``--lora-rank``, where 0 means no adapter."""
+    return _int_at_least(text, 0)
+
+
+def _int_at_least(text: str, minimum: int) -> int:
     value = int(text)
-    if value < 1:
-        raise argparse.ArgumentTypeError(f"must be at least 1, got {value}")
+    if value < minimum:
+        raise argparse.ArgumentTypeError(f"must be at least {minimum}, got {value}")
+    return value
+
+
+def positive_float(text: str) -> float:
+    """``--epochs``: a finite number above 0, where 0 or a negative number would silently train one
+    step and ``nan`` would fail deep in the stage."""
+    value = float(text)
+    if not (math.isfinite(value) and value > 0):
+        raise argparse.ArgumentTypeError(f"must be a finite number above 0, got {text}")
+    return value
+
+
+def learning_rate(text: str) -> float:
+    """Learning rates: in (0, 1]. Adam and AdamW move every weight by about the learning rate on each
+    step whatever the gradient's scale, so above 1 the first step wrecks the pretrained weights (and
+    above ~3e37 Adam's step overflows with a bare ``RuntimeError``)."""
+    value = float(text)
+    if not 0 < value <= 1:
+        raise argparse.ArgumentTypeError(f"a learning rate must lie in (0, 1], got {text}")
     return value
 
 
@@ -561,19 +590,19 @@ def add_preset(parser: argparse.ArgumentParser, resume: bool = True) -> None:
     parser.add_argument("--rl-updates", type=positive_int, default=None, help="override the preset's REINFORCE updates")
     parser.add_argument("--batch-size", type=positive_int, default=None, help="override the preset's MLE batch size")
     parser.add_argument("--rl-envs", type=positive_int, default=None, help="override the preset's environments per update")
-    parser.add_argument("--mle-learning-rate", type=float, default=None, help="override the preset's MLE learning rate")
-    parser.add_argument("--rl-learning-rate", type=float, default=None, help="override the preset's REINFORCE learning rate")
+    parser.add_argument("--mle-learning-rate", type=learning_rate, default=None, help="override the preset's MLE learning rate")
+    parser.add_argument("--rl-learning-rate", type=learning_rate, default=None, help="override the preset's REINFORCE learning rate")
     parser.add_argument("--rl-weight", type=unit_interval, default=None, help="override the preset's lambda of equation 10")
     parser.add_argument("--checkpoint-every", type=positive_int, default=None, help="override the preset's checkpoint interval")
-    parser.add_argument("--eval-examples", type=int, default=None, help="override the preset's held-out contexts")
+    parser.add_argument("--eval-examples", type=positive_int, default=None, help="override the preset's held-out contexts")
     if resume:
         parser.add_argument("--resume", action="store_true", help="continue from the stage's last checkpoint")
 
 
 def add_fine_tune(parser: argparse.ArgumentParser, lr: float) -> None:
-    parser.add_argument("--lora-rank", type=int, default=0, help="0: fine-tune every weight; >0: a LoRA adapter of this rank")
-    parser.add_argument("--epochs", type=float, default=1.0, help="passes over the training set (default: 1)")
-    parser.add_argument("--learning-rate", type=float, default=lr, help=f"peak AdamW learning rate (default: {lr})")
+    parser.add_argument("--lora-rank", type=non_negative_int, default=0, help="0: fine-tune every weight; >0: a LoRA adapter of this rank")
+    parser.add_argument("--epochs", type=positive_float, default=1.0, help="passes over the training set (default: 1)")
+    parser.add_argument("--learning-rate", type=learning_rate, default=lr, help=f"peak AdamW learning rate (default: {lr})")
     parser.add_argument("--batch-size", type=positive_int, default=32, help="examples per step (default: 32)")
     parser.add_argument("--max-length", type=positive_int, default=128, help="tokens per input (default: 128)")
     parser.add_argument("--eval-every", type=positive_int, default=1000, help="steps between evaluations (default: 1000)")
