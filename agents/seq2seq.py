@@ -114,7 +114,7 @@ class Seq2SeqPolicy(nn.Module):
         unwritable = torch.zeros(config.vocab_size, dtype=torch.bool)
         unwritable[[i for i in (config.pad_id, config.start_id, config.mask_id) if i is not None]] = True
         self.register_buffer("unwritable", unwritable, persistent=False)
-        self._register_load_state_dict_pre_hook(_rename_gru_cell_weights)
+        self.register_load_state_dict_pre_hook(_rename_gru_cell_weights)
 
     @classmethod
     def pretrained(cls, config: Seq2SeqConfig | None = None) -> Seq2SeqPolicy:
@@ -261,7 +261,7 @@ class Seq2SeqPolicy(nn.Module):
         return Decoded(stack(tokens), stack(log_probs), stack(states), stack(masks), stack(entropies))
 
 
-def _rename_gru_cell_weights(state_dict: dict, prefix: str, *args) -> None:
+def _rename_gru_cell_weights(module: nn.Module, state_dict: dict, prefix: str, *args) -> None:
     """Policies saved before the decoder became an ``nn.GRU`` hold its ``nn.GRUCell`` weights, the
     same tensors under names without the layer suffix (``decoder.weight_ih``, not ``decoder.weight_ih_l0``)."""
     for name in ("weight_ih", "weight_hh", "bias_ih", "bias_hh"):
