@@ -30,6 +30,7 @@ import time
 from dataclasses import asdict, dataclass, fields, replace
 from pathlib import Path
 
+from happybot_env.atomic import atomic_directory, read_json_object, write_json
 from happybot_env.data import CorpusFormatError, corpus_statistics, default_corpora, find_corpora
 
 VERSION = "0.1.0"  # of the run folder layout; a run from another version is refused
@@ -117,29 +118,27 @@ def open_run(args: argparse.Namespace) -> Path:
         if made.setdefault("preset", preset_name(args)) != preset_name(args):
             raise ValueError(f"{run} holds a run of the {made['preset']} preset: drop --preset {args.preset}, or use another --run")
     run.mkdir(parents=True, exist_ok=True)
-    marker.write_text(json.dumps(made) + "\n")
+    write_json(marker, made)
     return run
 
 
 def read_run(run: Path) -> dict:
     """The folder's ``run.json``: format version, data directory and preset; empty for a new folder."""
     marker = run / "run.json"
-    return json.loads(marker.read_text()) if marker.is_file() else {}
+    return read_json_object(marker) if marker.is_file() else {}
 
 
 def update_metrics(run: Path, stage: str, metrics: dict) -> None:
     """Merge one stage's figures into ``<run>/metrics.json`` (atomically)."""
     path = run / "metrics.json"
-    everything = json.loads(path.read_text()) if path.is_file() else {}
+    everything = read_json_object(path) if path.is_file() else {}
     everything[stage] = metrics
-    tmp = path.with_suffix(".json.tmp")
-    tmp.write_text(json.dumps(everything, indent=2) + "\n")
-    tmp.replace(path)
+    write_json(path, everything)
 
 
 def read_metrics(run: Path) -> dict:
     path = run / "metrics.json"
-    return json.loads(path.read_text()) if path.is_file() else {}
+    return read_json_object(path) if path.is_file() else {}
 
 
 def preset_name(args: argparse.Namespace) -> str:
@@ -394,7 +393,6 @@ def run_sb3(args: argparse.Namespace) -> int:
 
     import happybot_env  # noqa: F401 - registers HappyBot-v0
     from agents.sb3 import HAPPYBOT_POLICY_KWARGS
-    from happybot_env.atomic import atomic_directory
 
     run, preset = open_run(args), preset_of(args)
     env = gym.make("HappyBot-v0", reward_model=reward_spec(args.reward, run, preset), corpus=corpus_of(args),
@@ -482,7 +480,7 @@ def run_pipeline(args: argparse.Namespace) -> int:
         update_metrics(run, "pipeline", {"wall_seconds": wall_seconds})
     record = run_record(args, wall_seconds)
     update_metrics(run, "pipeline", record)
-    write_report(json.loads((run / "results.json").read_text()), run, reward_histories(run), record)
+    write_report(read_json_object(run / "results.json"), run, reward_histories(run), record)
     log(args, f"pipeline: done in {record['total_seconds']} s. Results in {run / 'results.md'}; curves: tensorboard --logdir {run}")
     return 0
 
@@ -525,13 +523,21 @@ def existing_folder(text: str) -> Path:
     return path
 
 
+def run_folder(text: str) -> Path:
+    """``--run``: a folder, or a path where one can be made; an existing file is refused by the parser."""
+    path = Path(text)
+    if path.exists() and not path.is_dir():
+        raise argparse.ArgumentTypeError(f"{text} is a file, not a run folder")
+    return path
+
+
 def add_data_dir(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--data-dir", type=existing_folder, default=None,
                         help="folder holding the real corpora (see README); default: the run's, else the built-in chit-chat corpus")
 
 
 def add_run(parser: argparse.ArgumentParser) -> None:
-    parser.add_argument("--run", type=Path, default=Path("runs/default"), help="the run folder (default: runs/default)")
+    parser.add_argument("--run", type=run_folder, default=Path("runs/default"), help="the run folder (default: runs/default)")
     parser.add_argument("--device", default="auto", help="auto, cpu, cuda or cuda:N (default: auto)")
     parser.add_argument("--seed", type=int, default=0, help="makes a run reproducible on the same device (default: 0)")
     parser.add_argument("--quiet", action="store_true", help="plain logs, no progress bars")

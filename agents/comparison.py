@@ -10,9 +10,10 @@ experiment with other seeds (``train.py pipeline --seed K --run runs/seed-K``) a
 
 from __future__ import annotations
 
-import json
 import statistics
 from pathlib import Path
+
+from happybot_env.atomic import read_json_object
 
 from .evaluation import COLUMNS, SYSTEMS, best_rival, expected_outcome
 
@@ -28,8 +29,8 @@ def load_run(folder: Path) -> tuple[Path, dict, int | None]:
     if not path.is_file():
         raise FileNotFoundError(f"{path} does not exist: run `train.py evaluate --run {folder}` first")
     metrics = folder / "metrics.json"
-    record = json.loads(metrics.read_text()).get("pipeline", {}) if metrics.is_file() else {}
-    return folder, json.loads(path.read_text()), record.get("seed")
+    record = read_json_object(metrics).get("pipeline", {}) if metrics.is_file() else {}
+    return folder, read_json_object(path), record.get("seed")
 
 
 def spread(values: list[float], digits: int) -> str:

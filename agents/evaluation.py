@@ -14,7 +14,6 @@ answers most sad news in kind ("i'm sorry to hear that"), not with "congratulati
 
 from __future__ import annotations
 
-import json
 from collections import Counter
 from pathlib import Path
 
@@ -22,6 +21,7 @@ import sacrebleu
 import torch
 
 import reward_models
+from happybot_env.atomic import write_json
 from happybot_env.tokenizer import load_tokenizer
 
 from .policy_data import PolicyData
@@ -157,7 +157,7 @@ def write_report(results: dict, run: Path, reward_history: dict[str, list], reco
     ``record`` (from ``train.py pipeline``) adds how the results were made: command, commit,
     hardware, seed, sizes and the wall time of every stage, and any later ``train.py evaluate``.
     """
-    (run / "results.json").write_text(json.dumps(results, indent=2) + "\n")
+    write_json(run / "results.json", results)
     lines = [f"# HappyBot results ({results['examples']} held-out contexts)", ""]
     if record:
         lines += run_record_lines(record)

@@ -23,7 +23,7 @@ from safetensors import safe_open
 from safetensors.torch import load_file, save_file
 from torch import nn
 
-from happybot_env.atomic import atomic_directory
+from happybot_env.atomic import atomic_directory, read_json_object
 
 from happybot_env.tokenizer import encoder_path, load_tokenizer
 
@@ -141,7 +141,7 @@ class Seq2SeqPolicy(nn.Module):
         """
         folder = Path(folder)
         try:
-            config = Seq2SeqConfig(**json.loads((folder / "config.json").read_text()))
+            config = Seq2SeqConfig(**read_json_object(folder / "config.json"))
         except FileNotFoundError:
             raise FileNotFoundError(f"{folder} holds no policy (no config.json)") from None
         except TypeError as e:

@@ -1,13 +1,20 @@
-"""Write a folder so that readers see either the old complete folder or the new complete one."""
+"""Write a file or a folder so that readers see either the old complete one or the new complete one.
+
+``write_json`` and ``read_json_object`` are the two ends of this for the small JSON files of a run
+(``run.json``, ``metrics.json``, ``results.json``, a model's ``config.json``): a kill while writing
+leaves the previous file whole, and a file damaged some other way is reported by name.
+"""
 
 from __future__ import annotations
 
 import contextlib
+import json
 import os
 import shutil
 import tempfile
 from collections.abc import Iterator
 from pathlib import Path
+from typing import IO, Any
 
 
 @contextlib.contextmanager
@@ -36,3 +43,40 @@ def atomic_directory(path: str | Path) -> Iterator[Path]:
         shutil.rmtree(old, ignore_errors=True)
     finally:
         shutil.rmtree(tmp, ignore_errors=True)
+
+
+@contextlib.contextmanager
+def atomic_file(path: str | Path) -> Iterator[IO[bytes]]:
+    """Yield a binary file beside ``path``; on success it is flushed to disk and renamed over ``path``.
+
+    If the block raises, ``path`` is left as it was and the temporary file is removed.
+    """
+    path = Path(path)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    tmp = path.with_name(f".{path.name}.tmp")
+    try:
+        with open(tmp, "wb") as f:
+            yield f
+            f.flush()
+            os.fsync(f.fileno())
+        os.replace(tmp, path)
+    finally:
+        tmp.unlink(missing_ok=True)
+
+
+def write_json(path: str | Path, value: Any) -> None:
+    """Atomically replace ``path`` with ``value`` as indented JSON."""
+    with atomic_file(path) as f:
+        f.write((json.dumps(value, indent=2) + "\n").encode())
+
+
+def read_json_object(path: str | Path) -> dict:
+    """The JSON object in ``path``; a file that is not one raises ``ValueError`` naming it."""
+    path = Path(path)
+    try:
+        value = json.loads(path.read_text())
+    except (json.JSONDecodeError, UnicodeDecodeError) as e:
+        raise ValueError(f"{path} is not valid JSON ({e})") from None
+    if not isinstance(value, dict):
+        raise ValueError(f"{path} holds a JSON {type(value).__name__}, not an object")
+    return value

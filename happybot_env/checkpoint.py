@@ -9,13 +9,14 @@ over the previous one, so a SIGKILL or a full disk at any moment leaves the prev
 
 from __future__ import annotations
 
-import os
 import random
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
 import torch
+
+from .atomic import atomic_file
 
 FORMAT = "happybot-checkpoint-1"
 
@@ -40,18 +41,9 @@ def set_rng_state(state: dict[str, Any]) -> None:
 
 def save_checkpoint(path: str | Path, step: int, config: dict, **state: Any) -> None:
     """Atomically replace ``path`` with the training state at ``step``."""
-    path = Path(path)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    tmp = path.with_name(f".{path.name}.tmp")
     payload = {"format": FORMAT, "step": step, "config": config, "rng": rng_state(), **state}
-    try:
-        with open(tmp, "wb") as f:
-            torch.save(payload, f)
-            f.flush()
-            os.fsync(f.fileno())
-        os.replace(tmp, path)
-    finally:
-        tmp.unlink(missing_ok=True)
+    with atomic_file(path) as f:
+        torch.save(payload, f)
 
 
 def checkpoint_seconds(path: str | Path) -> float:

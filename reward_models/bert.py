@@ -13,7 +13,6 @@ training stages, says which input the model reads.
 from __future__ import annotations
 
 import contextlib
-import json
 import warnings
 from collections.abc import Iterator, Sequence
 from pathlib import Path
@@ -23,6 +22,7 @@ from torch.nn.attention import SDPBackend, sdpa_kernel
 from transformers import AutoConfig, AutoModelForSequenceClassification, AutoTokenizer, BatchEncoding, PreTrainedModel
 from transformers.utils import logging as hf_logging
 
+from happybot_env.atomic import read_json_object
 from happybot_env.tokenizer import encoder_path, load_tokenizer, uncut_ids
 
 from .base import RewardModel
@@ -95,7 +95,7 @@ def load_classifier(folder: str | Path) -> PreTrainedModel:
 
         if not (folder / "adapter_model.safetensors").is_file():
             raise ValueError(f"{folder}: adapter weights must be in adapter_model.safetensors")
-        config = json.loads((folder / "adapter_config.json").read_text())
+        config = read_json_object(folder / "adapter_config.json")
         with quiet_transformers():  # the base has no head yet: the adapter brings it, so no warning
             base = AutoModelForSequenceClassification.from_pretrained(
                 encoder_path(), num_labels=config.get("num_labels", 2), local_files_only=True, use_safetensors=True
@@ -175,7 +175,7 @@ class SequenceClassifierReward(RewardModel):
         if not folder.is_dir():
             raise FileNotFoundError(f"reward model folder {folder} does not exist")
         metadata_path = folder / METADATA_FILE
-        metadata = json.loads(metadata_path.read_text()) if metadata_path.is_file() else {}
+        metadata = read_json_object(metadata_path) if metadata_path.is_file() else {}
         model = load_classifier(folder)
         has_tokenizer = (folder / "tokenizer_config.json").is_file()
         tokenizer = AutoTokenizer.from_pretrained(folder, local_files_only=True) if has_tokenizer else load_tokenizer()

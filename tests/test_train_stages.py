@@ -1,6 +1,8 @@
 """train.py's policy stages on the tiny preset: outputs, resume after SIGKILL, reproducibility, bad input."""
 
 import json
+import os
+import re
 import shutil
 import signal
 import subprocess
@@ -11,6 +13,7 @@ import pytest
 import torch
 from safetensors.torch import load_file
 
+from happybot_env.atomic import read_json_object, write_json
 from happybot_env.checkpoint import CheckpointError, load_checkpoint, save_checkpoint
 
 from .conftest import FIXTURES, REPO_ROOT
@@ -122,6 +125,41 @@ def test_full_disk_while_checkpointing_keeps_the_previous_checkpoint(tmp_path, m
     payload = load_checkpoint(tmp_path / "c.pt", {})
     assert payload["step"] == 1 and torch.equal(payload["model"]["w"], torch.ones(2))
     assert [p.name for p in tmp_path.iterdir()] == ["c.pt"]
+
+
+def test_a_json_file_is_replaced_whole_or_not_at_all_and_a_damaged_one_is_named(tmp_path, monkeypatch):
+    path = tmp_path / "metrics.json"
+    write_json(path, {"mle": {"steps": 4}})
+
+    def disk_full(fd):
+        raise OSError(28, "No space left on device")
+
+    monkeypatch.setattr(os, "fsync", disk_full)
+    with pytest.raises(OSError, match="No space left"):
+        write_json(path, {"mle": {"steps": 8}})
+    assert read_json_object(path) == {"mle": {"steps": 4}} and [p.name for p in tmp_path.iterdir()] == ["metrics.json"]
+
+    path.write_text('{"mle": {"steps": ')  # cut short by something other than HappyBot
+    with pytest.raises(ValueError, match=re.escape(f"{path} is not valid JSON")):
+        read_json_object(path)
+    path.write_text("[1, 2]")
+    with pytest.raises(ValueError, match=re.escape(f"{path} holds a JSON list, not an object")):
+        read_json_object(path)
+
+
+@pytest.mark.parametrize("name", ["run.json", "metrics.json"])
+def test_a_damaged_run_file_is_named_in_the_error(tmp_path, name):
+    assert train("mle", "--run", str(tmp_path), *TINY).returncode == 0
+    (tmp_path / name).write_text("{")
+    result = train("evaluate", "--run", str(tmp_path), "--quiet")
+    assert result.returncode == 2 and f"error: {tmp_path / name} is not valid JSON" in result.stderr
+
+
+def test_a_file_given_as_the_run_folder_is_refused_by_the_parser(tmp_path):
+    (tmp_path / "notes.txt").write_text("mine")
+    result = train("mle", "--run", str(tmp_path / "notes.txt"), *TINY)
+    assert result.returncode == 2 and f"argument --run: {tmp_path / 'notes.txt'} is a file, not a run folder" in result.stderr
+    assert (tmp_path / "notes.txt").read_text() == "mine"
 
 
 def test_run_folder_of_another_version_is_refused(tmp_path):
