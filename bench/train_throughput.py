@@ -10,6 +10,8 @@ and reward model for ``--ppo-steps`` environment steps; its episodes are counted
 On a GPU it also reports the peak memory the REINFORCE updates allocated. To show where an
 update's time goes, it times the rollout (sampling, then the env's steps with their reward calls)
 and, within it, the sampling; the rest of an update is the losses, backward and the optimizer step.
+It also reports the mean response length and the reward calls per update: the untrained policy
+seldom writes ``[SEP]``, so its responses mostly run to the limit and end on the same step.
 """
 
 from __future__ import annotations
@@ -35,10 +37,17 @@ def synchronize(device: torch.device) -> None:
         torch.cuda.synchronize(device)
 
 
-def time_rollout_parts(agent: ReinforceAgent, repeats: int) -> tuple[float, float]:
+def time_rollout_parts(agent: ReinforceAgent, repeats: int) -> tuple[float, float, float]:
     """Mean seconds of a rollout (sampling, then the env's steps and their reward calls) and of its
-    sampling alone, each as the update runs it: where an update's time goes."""
+    sampling alone, each as the update runs it: where an update's time goes. Also the mean number
+    of reward-model calls a rollout makes: one per step on which some episode ends."""
     device, generate, sampling = agent.device, agent.policy.generate, []
+    episodes = agent.envs.batch
+    score, reward_calls = episodes.score, []
+
+    def counted_score(*args, **kwargs):
+        reward_calls.append(1)
+        return score(*args, **kwargs)
 
     def timed_generate(*args, **kwargs):
         start = time.perf_counter()
@@ -48,6 +57,7 @@ def time_rollout_parts(agent: ReinforceAgent, repeats: int) -> tuple[float, floa
         return decoded
 
     agent.policy.generate = timed_generate
+    episodes.score = counted_score
     try:
         synchronize(device)
         start = time.perf_counter()
@@ -56,8 +66,9 @@ def time_rollout_parts(agent: ReinforceAgent, repeats: int) -> tuple[float, floa
         synchronize(device)
         rollout = (time.perf_counter() - start) / repeats
     finally:
-        del agent.policy.generate  # the instance attribute; the method shows through again
-    return rollout, sum(sampling) / repeats
+        del agent.policy.generate  # the instance attributes; the methods show through again
+        del episodes.score
+    return rollout, sum(sampling) / repeats, len(reward_calls) / repeats
 
 
 def main() -> None:
@@ -81,14 +92,13 @@ def main() -> None:
     agent.update()  # warm-up
     synchronize(device)
     start = time.perf_counter()
-    for _ in range(args.updates):
-        agent.update()
+    stats = [agent.update() for _ in range(args.updates)]
     synchronize(device)
     update_seconds = (time.perf_counter() - start) / args.updates
     reinforce_rate = batch_size / update_seconds
     # what a REINFORCE update at this batch needs, before PPO's allocations are mixed in
     peak_memory = torch.cuda.max_memory_allocated(device) / 2**30 if device.type == "cuda" else None
-    rollout_seconds, sampling_seconds = time_rollout_parts(agent, args.updates)
+    rollout_seconds, sampling_seconds, reward_calls = time_rollout_parts(agent, args.updates)
 
     env = Monitor(HappyBotEnv(reward_model=reward_model, corpus=args.corpus, max_response_tokens=args.max_response_tokens))
     ppo = PPO("MultiInputPolicy", env, policy_kwargs=HAPPYBOT_POLICY_KWARGS, n_steps=min(args.ppo_steps, 2048), batch_size=64, device=device, seed=0)
@@ -109,6 +119,9 @@ def main() -> None:
         "seconds_rollout": round(rollout_seconds, 4),
         "seconds_sampling": round(sampling_seconds, 4),
         "seconds_env_steps_and_rewards": round(rollout_seconds - sampling_seconds, 4),
+        # an untrained policy seldom writes [SEP]: its responses run to the limit and end together
+        "mean_response_tokens": round(sum(s.response_length for s in stats) / len(stats), 2),
+        "reward_calls_per_update": reward_calls,
         "reinforce_peak_gpu_memory_gib": round(peak_memory, 1) if peak_memory is not None else None,
         "ppo_episodes_per_s": round(ppo_rate, 2),
         "ppo_timesteps": ppo.num_timesteps,
