@@ -21,6 +21,7 @@ import subprocess
 import sys
 from pathlib import Path
 
+from happybot_env.atomic import read_json_object
 from happybot_env.provenance import hardware, source_commit
 from reward_models.bert import resolve_device
 
@@ -73,7 +74,7 @@ def main() -> None:
     data = ["--data-dir", str(args.data_dir)] if args.data_dir else []
     run([sys.executable, str(BENCH.parent / "train.py"), "pipeline", *data, "--run", str(args.run), "--device", args.device,
          "--resume", "--quiet"])
-    record = json.loads((args.run / "metrics.json").read_text())["pipeline"]
+    record = read_json_object(args.run / "metrics.json")["pipeline"]
     figures["pipeline"] = {key: record[key] for key in ("preset", "data_dir", "total_seconds", "wall_seconds")}
     figures["pipeline"]["results"] = str(args.run / "results.md")
     print(json.dumps(figures, indent=2))
