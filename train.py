@@ -131,10 +131,9 @@ def read_run(run: Path) -> dict:
 
 def update_metrics(run: Path, stage: str, metrics: dict) -> None:
     """Merge one stage's figures into ``<run>/metrics.json`` (atomically)."""
-    path = run / "metrics.json"
-    everything = read_json_object(path) if path.is_file() else {}
+    everything = read_metrics(run)
     everything[stage] = metrics
-    write_json(path, everything)
+    write_json(run / "metrics.json", everything)
 
 
 def read_metrics(run: Path) -> dict:
