@@ -43,6 +43,7 @@ def test_label_without_utterance_is_reported(write, tmp_path):
     [
         ("Hi . __eou__\n", "9\n", "1\n", "dialogues_emotion_train.txt, line 1", "expected label ids among"),
         ("Hi . __eou__\n", "0\n", "x\n", "dialogues_act_train.txt, line 1", "expected label ids among"),
+        ("Hi . __eou__\n", "\u00b2\n", "1\n", "dialogues_emotion_train.txt, line 1", "expected label ids among"),  # a digit to isdigit, not to int
         ("Hi . __eou__\nBye . __eou__\n", "0\n0\n", "1\n", "dialogues_act_train.txt", "has 1 label lines for 2 dialogues"),
         ("Hi . __eou__  __eou__ Yo . __eou__\n", "0 0 0\n", "1 1 1\n", "dialogues_train.txt, line 1", "empty utterance"),
         ("Hi . __eou__ Yo . __eou__\n", "0 0\n", "1\n", "dialogues_train.txt, line 1", "1 acts but 2 emotions"),

@@ -30,6 +30,7 @@ def test_reads_the_original_nine_column_form(fixtures):
         ("c1,1,sad,s,,hello,,\nc1,3,sad,s,,skipped one,,\n", 3, "utterance_idx 3 of c1 does not follow 1"),
         ("c1,2,sad,s,,hello,,\n", 2, "starts at utterance_idx 2"),
         ("c1,one,sad,s,,hello,,\n", 2, "utterance_idx must be a positive integer"),
+        ("c1,\u00b9,sad,s,,hello,,\n", 2, "utterance_idx must be a positive integer"),
         ("c1,1,hangry,s,,hello,,\n", 2, "unknown emotion 'hangry'"),
         ("c1,1,sad,s,,a,,\nc2,1,sad,s,,b,,\nc1,2,sad,s,,c,,\n", 4, "conversation c1 appears again"),
     ],

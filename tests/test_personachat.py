@@ -37,6 +37,7 @@ def test_candidates_and_partner_persona_are_accepted(write):
         ("1 your persona: i bake.\n2 hello ! no tab here\n", 2, "2 or 4 tab-separated fields"),
         ("1 hi\tyo\n3 bye\tcya\n", 2, "line number 3 does not follow 1"),
         ("hi\tyo\n", 1, "line must start with its number"),
+        ("\u00b9 hi\tyo\n", 1, "line must start with its number"),  # a digit to isdigit, not to int
     ],
 )
 def test_malformed_lines_name_file_and_line(write, content, line, message):

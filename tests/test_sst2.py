@@ -53,6 +53,7 @@ def test_trees_unescape_brackets(fixtures):
         (read_sst2_trees, "train.txt", "(3 (2 a) (4 film)\n", 1, "1 unclosed"),
         (read_sst2_trees, "train.txt", "(3 (2 a)) (4 film))\n", 1, r"unbalanced '\)'"),
         (read_sst2_trees, "train.txt", "not a tree\n", 1, "expected a bracketed tree"),
+        (read_sst2_trees, "train.txt", "(\u00b3 (2 a) (4 film))\n", 1, "expected a bracketed tree"),
         (read_sst2_trees, "train.txt", "(7 (2 a) (4 film))\n", 1, "root label must be 0-4"),
     ],
 )

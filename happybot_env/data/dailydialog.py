@@ -14,7 +14,7 @@ from __future__ import annotations
 from itertools import zip_longest
 from pathlib import Path
 
-from .io import read_lines
+from .io import is_number, read_lines
 from .schema import SYSTEM, USER, CorpusFormatError, Dialogue, DialogueCorpus, SkipLog, Turn
 
 NAME = "dailydialog"
@@ -29,7 +29,7 @@ def _read_label_lines(path: Path, names: dict[int, str]) -> list[tuple[int, list
         if not line.strip():
             continue
         ids = line.split()
-        if not all(i.isdigit() and int(i) in names for i in ids):
+        if not all(is_number(i) and int(i) in names for i in ids):
             raise CorpusFormatError(path, f"expected label ids among {sorted(names)}, found {line!r}", number)
         labelled.append((number, [names[int(i)] for i in ids]))
     return labelled

@@ -17,7 +17,7 @@ from pathlib import Path
 from typing import NamedTuple
 
 from .emotions import ED_EMOTION_SENTIMENT
-from .io import read_lines
+from .io import is_number, read_lines
 from .schema import SYSTEM, USER, CorpusFormatError, Dialogue, DialogueCorpus, Turn
 
 NAME = "empatheticdialogues"
@@ -60,7 +60,7 @@ def dialogues_from_rows(rows: Iterable[Row], source: str, unit: str = "line") ->
         def fail(message: str, row: Row = row) -> CorpusFormatError:
             return CorpusFormatError(source, message, row.number, unit)
 
-        if not str(row.utterance_idx).isdigit():
+        if not is_number(str(row.utterance_idx)):
             raise fail(f"field utterance_idx must be a positive integer, found {row.utterance_idx!r}")
         if row.context not in ED_EMOTION_SENTIMENT:
             raise fail(f"field context holds unknown emotion {row.context!r}")

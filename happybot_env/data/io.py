@@ -26,3 +26,9 @@ def read_lines(path: str | Path) -> Iterator[tuple[int, str]]:
                     path, f"byte 0x{raw[e.start]:02x} at column {e.start + 1} is not valid UTF-8", number
                 ) from None
             yield number, text.rstrip("\r\n")
+
+
+def is_number(text: str) -> bool:
+    """Whether ``text`` is a non-negative integer written in ASCII digits. ``str.isdigit`` alone also
+    accepts characters such as ``²``, which ``int()`` then refuses with an error naming no file."""
+    return text.isascii() and text.isdigit()

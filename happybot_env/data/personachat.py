@@ -15,7 +15,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from .io import read_lines
+from .io import is_number, read_lines
 from .schema import SYSTEM, USER, CorpusFormatError, Dialogue, DialogueCorpus, SkipLog, Turn
 
 NAME = "personachat"
@@ -45,7 +45,7 @@ def read_personachat(path: str | Path, split: str | None = None) -> DialogueCorp
         if not line.strip():
             continue
         counter, _, rest = line.partition(" ")
-        if not counter.isdigit():
+        if not is_number(counter):
             raise CorpusFormatError(path, f"line must start with its number, found {line[:40]!r}", number)
         if int(counter) == 1:
             close_dialogue()

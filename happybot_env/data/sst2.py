@@ -12,7 +12,7 @@ from __future__ import annotations
 import re
 from pathlib import Path
 
-from .io import read_lines
+from .io import is_number, read_lines
 from .schema import NEGATIVE, POSITIVE, CorpusFormatError, SentimentCorpus, SentimentExample, SkipLog
 
 NAME = "sst2"
@@ -65,7 +65,7 @@ def read_sst2_sentences(path: str | Path, split: str | None = None) -> Sentiment
 def _parse_tree(line: str, path: Path, number: int) -> tuple[int, list[str]]:
     """Return the root label and the leaves of one PTB bracketed tree."""
     tokens = TREE_TOKEN.findall(line)
-    if len(tokens) < 4 or tokens[0] != "(" or not tokens[1].isdigit():
+    if len(tokens) < 4 or tokens[0] != "(" or not is_number(tokens[1]):
         raise CorpusFormatError(path, "expected a bracketed tree such as '(3 (2 a) (4 film))'", number)
     leaves, depth = [], 0
     for i, token in enumerate(tokens):
