@@ -35,11 +35,15 @@ def atomic_directory(path: str | Path) -> Iterator[Path]:
             if f.is_file():
                 with open(f, "rb+") as handle:
                     os.fsync(handle.fileno())
+            elif f.is_dir():
+                fsync_directory(f)
+        fsync_directory(tmp)
         old = path.with_name(path.name + ".old")
         if path.exists():
             shutil.rmtree(old, ignore_errors=True)
             os.replace(path, old)
         os.replace(tmp, path)
+        fsync_directory(path.parent)
         shutil.rmtree(old, ignore_errors=True)
     finally:
         shutil.rmtree(tmp, ignore_errors=True)
@@ -53,15 +57,28 @@ def atomic_file(path: str | Path) -> Iterator[IO[bytes]]:
     """
     path = Path(path)
     path.parent.mkdir(parents=True, exist_ok=True)
-    tmp = path.with_name(f".{path.name}.tmp")
+    # a name of its own, so that two writers of one file never write into each other's temporary file
+    descriptor, name = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
+    tmp = Path(name)
     try:
-        with open(tmp, "wb") as f:
+        with open(descriptor, "wb") as f:
             yield f
             f.flush()
             os.fsync(f.fileno())
+        tmp.chmod(0o644)  # mkstemp makes it private; the result is an ordinary file
         os.replace(tmp, path)
+        fsync_directory(path.parent)
     finally:
         tmp.unlink(missing_ok=True)
+
+
+def fsync_directory(folder: Path) -> None:
+    """Flush a folder's entries to disk: without it, a power loss can undo a rename that has returned."""
+    descriptor = os.open(folder, os.O_RDONLY)
+    try:
+        os.fsync(descriptor)
+    finally:
+        os.close(descriptor)
 
 
 def write_json(path: str | Path, value: Any) -> None:

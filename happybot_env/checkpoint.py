@@ -50,19 +50,25 @@ def checkpoint_seconds(path: str | Path) -> float:
     """The seconds of training a checkpoint's stage had spent when it was written, over every run
     that led to it; 0 for a checkpoint that does not say (one written before HappyBot recorded it)."""
     # memory-mapped: the tensors (166 MB for a paper-size policy) are never read, 0.012 s instead of 0.12
-    payload = torch.load(path, map_location="cpu", weights_only=True, mmap=True)
+    payload = _load(path, mmap=True)
     return float(payload.get("seconds", 0.0)) if isinstance(payload, dict) else 0.0
+
+
+def _load(path: str | Path, mmap: bool = False) -> Any:
+    """``torch.load`` of a checkpoint, whose failures name the file (the pipeline reads a stage's seconds
+    before the stage loads its checkpoint, so either may be the first to meet a damaged one)."""
+    try:
+        return torch.load(path, map_location="cpu", weights_only=True, mmap=mmap)
+    except FileNotFoundError:
+        raise CheckpointError(f"{path}: no checkpoint to resume from") from None
+    except Exception as e:  # a truncated or foreign file: torch raises many kinds
+        raise CheckpointError(f"{path} is corrupted or not a HappyBot checkpoint ({type(e).__name__}: {e})") from None
 
 
 def load_checkpoint(path: str | Path, config: dict) -> dict[str, Any]:
     """Read a checkpoint written by ``save_checkpoint`` for a run with the same ``config``."""
     path = Path(path)
-    try:
-        payload = torch.load(path, map_location="cpu", weights_only=True)
-    except FileNotFoundError:
-        raise CheckpointError(f"{path}: no checkpoint to resume from") from None
-    except Exception as e:  # a truncated or foreign file: torch raises many kinds
-        raise CheckpointError(f"{path} is corrupted or not a HappyBot checkpoint ({type(e).__name__}: {e})") from None
+    payload = _load(path)
     if not isinstance(payload, dict) or payload.get("format") != FORMAT:
         found = payload.get("format") if isinstance(payload, dict) else type(payload).__name__
         raise CheckpointError(f"{path} has format {found!r}, this HappyBot reads {FORMAT!r}")

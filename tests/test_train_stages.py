@@ -13,8 +13,8 @@ import pytest
 import torch
 from safetensors.torch import load_file
 
-from happybot_env.atomic import read_json_object, write_json
-from happybot_env.checkpoint import CheckpointError, load_checkpoint, save_checkpoint
+from happybot_env.atomic import atomic_file, read_json_object, write_json
+from happybot_env.checkpoint import CheckpointError, checkpoint_seconds, load_checkpoint, save_checkpoint
 
 from .conftest import FIXTURES, REPO_ROOT
 
@@ -100,6 +100,25 @@ def test_corrupted_checkpoint_is_refused_and_left_alone(tmp_path):
     result = train("mle", "--run", str(tmp_path), "--resume", *TINY)
     assert result.returncode == 2 and "is corrupted or not a HappyBot checkpoint" in result.stderr
     assert checkpoint.read_bytes() == b"not a checkpoint"
+
+
+@pytest.mark.parametrize("content", [b"", b"not a checkpoint"])
+def test_the_seconds_of_a_damaged_checkpoint_are_a_checkpoint_error_naming_it(tmp_path, content):
+    # the pipeline reads a stage's seconds before the stage loads its checkpoint
+    checkpoint = tmp_path / "checkpoint.pt"
+    checkpoint.write_bytes(content)
+    with pytest.raises(CheckpointError, match=f"{re.escape(str(checkpoint))} is corrupted or not a HappyBot checkpoint"):
+        checkpoint_seconds(checkpoint)
+
+
+def test_two_overlapping_writers_of_one_file_leave_one_of_them_whole(tmp_path):
+    path = tmp_path / "metrics.json"
+    with atomic_file(path) as first:
+        first.write(b'{"writer": ')
+        write_json(path, {"writer": "second"})
+        first.write(b'"first"}')
+    assert read_json_object(path) == {"writer": "first"}
+    assert [p.name for p in tmp_path.iterdir()] == ["metrics.json"]
 
 
 def test_checkpoint_from_other_settings_or_format(tmp_path):
