@@ -339,7 +339,8 @@ def run_evaluate(args: argparse.Namespace) -> int:
     run, preset, device = open_run(args), preset_of(args), device_of(args)
     data = load_policy_data(corpus_of(args), "validation", preset.max_context_tokens, preset.max_response_tokens)
     data = data.head(preset.eval_examples)
-    scorers = {name: reward_models.make(reward_spec(name, run, preset)) for name in RL_REWARDS} | {"vader": reward_models.make("vader")}
+    scorers = {name: reward_models.make(reward_spec(name, run, preset), device=device) for name in RL_REWARDS}
+    scorers["vader"] = reward_models.make("vader")
     results = evaluate(run, data, preset.max_response_tokens, scorers, device)
     if len(results["systems"]) == 1:
         raise FileNotFoundError(f"no trained policy in {run}: run the mle and rl stages first")
@@ -368,7 +369,7 @@ def run_chat(args: argparse.Namespace) -> int:
     if not folder.is_dir():
         raise FileNotFoundError(f"{folder} does not exist: train it first (or choose --model)")
     policy = Seq2SeqPolicy.load(folder)
-    lookahead = reward_models.make(reward_spec("lookahead", run, preset))
+    lookahead = reward_models.make(reward_spec("lookahead", run, preset), device=device_of(args))
     print(f"HappyBot ({args.model}). Say something; Ctrl-D or Ctrl-C to leave.")
     previous = ""
     try:
@@ -394,11 +395,15 @@ def run_sb3(args: argparse.Namespace) -> int:
     import happybot_env  # noqa: F401 - registers HappyBot-v0
     from agents.sb3 import HAPPYBOT_POLICY_KWARGS
 
-    run, preset = open_run(args), preset_of(args)
-    env = gym.make("HappyBot-v0", reward_model=reward_spec(args.reward, run, preset), corpus=corpus_of(args),
+    import reward_models
+
+    run, preset, device = open_run(args), preset_of(args), device_of(args)
+    # built here, on --device: the single environment would otherwise score wherever "auto" says
+    reward_model = reward_models.make(reward_spec(args.reward, run, preset), device=device)
+    env = gym.make("HappyBot-v0", reward_model=reward_model, corpus=corpus_of(args),
                    max_context_tokens=preset.max_context_tokens, max_response_tokens=preset.max_response_tokens)
     model = PPO("MultiInputPolicy", env, policy_kwargs=HAPPYBOT_POLICY_KWARGS, n_steps=min(512, preset.sb3_timesteps),
-                batch_size=64, seed=args.seed, device=device_of(args), tensorboard_log=str(run / "sb3"), verbose=0)
+                batch_size=64, seed=args.seed, device=device, tensorboard_log=str(run / "sb3"), verbose=0)
     model.learn(total_timesteps=preset.sb3_timesteps, progress_bar=False)
     with atomic_directory(run / "sb3" / "policy") as tmp:  # weights only: SB3's own zip would be unpickled to load
         save_model(model.policy, str(tmp / "model.safetensors"))  # handles the extractors' shared embedding

@@ -39,7 +39,7 @@ class HappyBotVectorEnv(VectorEnv):
         envs = ArrayConversion(HappyBotVectorEnv(64), env_xp=torch, target_xp=np)
 
     Arguments are those of ``HappyBotEnv`` plus ``num_envs`` and ``device`` (``"auto"``: CUDA when
-    available). ``infos`` follows Gymnasium's vector convention: ``infos["context_truncated"]``, a bool
+    available); a reward model given by name or folder scores on that device too. ``infos`` follows Gymnasium's vector convention: ``infos["context_truncated"]``, a bool
     tensor, says whether the context of an episode that starts (on ``reset``, or on the step that
     autoresets it) lost tokens on the left, for the sub-environments that ``infos["_context_truncated"]``
     marks; on a step where no episode starts, neither key is there. The texts of an episode are in
@@ -67,7 +67,7 @@ class HappyBotVectorEnv(VectorEnv):
         self.single_observation_space = observation_space(max_context_tokens, max_response_tokens, vocab_size)
         self.action_space = batch_space(self.single_action_space, num_envs)
         self.observation_space = batch_space(self.single_observation_space, num_envs)
-        self.reward_model = reward_models.make(reward_model)
+        self.reward_model = reward_models.make(reward_model, device=self.device)
         self.batch = EpisodeBatch(
             load_bank(corpus, split, max_context_tokens, scored_user_tokens(self.reward_model)),
             num_envs, max_response_tokens, self.reward_model, self.device

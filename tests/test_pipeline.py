@@ -118,6 +118,27 @@ def test_evaluating_again_keeps_the_record_and_says_so(run, tmp_path):
     assert "Evaluated again by `python " in report and " evaluate " in report.split("Evaluated again by")[1].split("\n")[0]
 
 
+def test_evaluate_and_chat_score_on_the_device_given(run, tmp_path, monkeypatch):
+    import reward_models
+    import train
+
+    copy = tmp_path / "run"
+    shutil.copytree(run, copy)
+    make, devices = reward_models.make, {}
+
+    def recording_make(spec, **kwargs):
+        devices[str(spec)] = kwargs.get("device", "auto")
+        return make(spec, **kwargs)
+
+    monkeypatch.setattr(reward_models, "make", recording_make)
+    assert train.main(["evaluate", "--run", str(copy), "--device", "cpu"]) == 0
+    assert devices == {"current": torch.device("cpu"), "lookahead": torch.device("cpu"), "vader": "auto"}
+    devices.clear()
+    monkeypatch.setattr("builtins.input", lambda prompt: (_ for _ in ()).throw(EOFError))
+    assert train.main(["chat", "--run", str(copy), "--device", "cpu"]) == 0
+    assert devices == {"lookahead": torch.device("cpu")}
+
+
 def test_a_run_remembers_its_preset_and_data_folder(tmp_path):
     import train
 

@@ -89,6 +89,18 @@ def test_make_vec_returns_the_native_vector_env():
     assert envs.observation_space["context"].shape == (3, 64)
 
 
+def test_a_reward_model_made_by_name_scores_on_the_envs_device(monkeypatch):
+    built = []
+
+    def factory(device):
+        built.append(device)
+        return reward_models.make(lambda users, responses: [0.5] * len(responses))
+
+    monkeypatch.setitem(reward_models.registry._registry, "spy", factory)
+    HappyBotVectorEnv(2, reward_model="spy", corpus=USERS, device="cpu")
+    assert built == [torch.device("cpu")]  # not "auto", which is CUDA wherever there is a GPU
+
+
 def test_every_ended_episode_is_scored_in_one_call():
     calls = []
 
