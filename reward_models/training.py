@@ -69,6 +69,10 @@ class FineTuneConfig:
     def __post_init__(self) -> None:
         if self.input not in INPUTS:
             raise ValueError(f"input must be one of {INPUTS}, got {self.input!r}")
+        # [CLS] text [SEP], or [CLS] user [SEP] text [SEP]: below this the text itself would be cut to nothing
+        shortest = 3 if self.input == "response" else 4
+        if self.max_length < shortest:
+            raise ValueError(f"max_length={self.max_length} leaves no room for the text beside the special tokens: give at least {shortest}")
 
 
 def new_model(lora_rank: int) -> PreTrainedModel:
@@ -181,6 +185,8 @@ def fine_tune(
     torch.manual_seed(config.seed)
     device = resolve_device(config.device)
     model = new_model(config.lora_rank).to(device)
+    if config.max_length > model.config.max_position_embeddings:
+        raise ValueError(f"max_length={config.max_length} is more than the pretrained encoder's {model.config.max_position_embeddings} positions")
     model.train()
     train_data = Encoded(train, config)
     valid_data = {name: Encoded(examples, config) for name, examples in valid.items()}

@@ -72,6 +72,19 @@ def test_a_fine_tune_stopped_after_a_checkpoint_resumes_exactly(tmp_path):
         fine_tune(EXAMPLES, {"train": EXAMPLES}, replace(config, learning_rate=1e-4), quiet=True, checkpoint=checkpoint, resume=True)
 
 
+@pytest.mark.parametrize("input, max_length", [("response", 2), ("pair", 3)])
+def test_a_max_length_that_leaves_no_room_for_the_text_is_refused(input, max_length):
+    with pytest.raises(ValueError, match=f"max_length={max_length} leaves no room for the text"):
+        FineTuneConfig(input=input, max_length=max_length)
+    FineTuneConfig(input=input, max_length=max_length + 1)
+
+
+def test_a_max_length_beyond_the_encoders_positions_is_refused_before_training():
+    config = FineTuneConfig(max_length=600, device="cpu")
+    with pytest.raises(ValueError, match="max_length=600 is more than the pretrained encoder's 512 positions"):
+        fine_tune(EXAMPLES, {}, config, quiet=True)
+
+
 def test_classifier_data_uses_sst2_and_situations(fixtures):
     train, valid, used = classifier_data(find_corpora(fixtures))
     assert len(train) == 3 + 2  # GLUE phrases + ED train situations
