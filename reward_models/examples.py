@@ -11,6 +11,7 @@
 from __future__ import annotations
 
 import json
+import math
 from collections.abc import Iterable
 from pathlib import Path
 
@@ -69,10 +70,17 @@ def user_turn_labels(path: str | Path) -> dict[tuple[str, str, str], list[float 
         for number, line in enumerate(f, start=1):
             try:
                 row = json.loads(line)
-                labels[(row["corpus"], row["split"], row["dialogue"])] = row["positive"]
+                positive = row["positive"]
+                labels[(row["corpus"], row["split"], row["dialogue"])] = positive
             except (json.JSONDecodeError, KeyError, TypeError) as e:
                 raise ValueError(f"{path}, line {number}: not a HappyBot labels row ({e})") from None
+            if not isinstance(positive, list) or not all(_is_score(p) or p is None for p in positive):
+                raise ValueError(f"{path}, line {number}: field positive must be a list of finite scores (null for system turns)")
     return labels
+
+
+def _is_score(value) -> bool:
+    return isinstance(value, (int, float)) and not isinstance(value, bool) and math.isfinite(value)
 
 
 def lookahead_examples(corpus: DialogueCorpus, labels: dict, corpus_name: str) -> Iterable[LabelledText]:

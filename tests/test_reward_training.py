@@ -111,6 +111,23 @@ def test_labels_then_lookahead_examples(fixtures, tmp_path):
     assert from_second_dialogue.user == "I moved last month and I still have no friends here."
 
 
+@pytest.mark.parametrize(
+    "row, message",
+    [
+        ("not json", "not a HappyBot labels row"),
+        ('{"corpus": "dailydialog", "split": "train"}', "not a HappyBot labels row"),
+        ('{"corpus": "dailydialog", "split": "train", "dialogue": "0", "positive": 0.7}', "field positive must be a list"),
+        ('{"corpus": "dailydialog", "split": "train", "dialogue": "0", "positive": ["0.9", null]}', "field positive must be a list"),
+        ('{"corpus": "dailydialog", "split": "train", "dialogue": "0", "positive": [NaN, null]}', "field positive must be a list"),
+    ],
+)
+def test_a_malformed_labels_row_names_its_file_and_line(tmp_path, row, message):
+    path = tmp_path / "labels.jsonl"
+    path.write_text('{"corpus": "dailydialog", "split": "train", "dialogue": "1", "positive": [0.2, null]}\n' + row + "\n")
+    with pytest.raises(ValueError, match=f"{path}, line 2: {message}"):
+        user_turn_labels(path)
+
+
 def test_predictor_holds_out_validation_splits(fixtures, tmp_path):
     sources = find_corpora(fixtures)
     label_user_turns([s for s in sources if s.corpus in ("dailydialog", "personachat")], make("vader"), tmp_path / "l.jsonl", quiet=True)
