@@ -215,6 +215,8 @@ def train_reward_model(args: argparse.Namespace, stage: str, train, valid, data:
     from reward_models.training import fine_tune, majority_rate, metadata_for, save
 
     run = open_run(args)
+    if (run / stage).exists():  # its checkpoint is gone once it is saved: there is nothing to resume
+        raise FileExistsError(f"{run / stage} exists: the {stage} is trained; delete that folder to train it again, or choose another --run")
     config = fine_tune_config(args, "response" if stage == "classifier" else "pair")
     checkpoint = fine_tune_checkpoint(run, stage)
     with writer_for(run, stage, asdict(config)) as writer:
@@ -679,7 +681,7 @@ def main(argv: list[str] | None = None) -> int:
         if "run" in vars(args):
             remember_run(args)
         return args.run_stage(args)
-    except (CorpusFormatError, CheckpointError, UnknownRewardModel, FileNotFoundError, ValueError, FloatingPointError) as e:
+    except (CorpusFormatError, CheckpointError, UnknownRewardModel, FileNotFoundError, FileExistsError, ValueError, FloatingPointError) as e:
         print(f"error: {e}", file=sys.stderr)
         return 2
 

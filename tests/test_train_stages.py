@@ -285,6 +285,10 @@ def test_classifier_sigkill_then_resume_finishes_as_if_never_interrupted(tmp_pat
     (events,) = events_files(killed) - before
     assert logged_steps(events, "classifier/loss") == list(range(step + 1, 41))
 
+    again = train("classifier", "--run", str(straight), "--seed", "5", *args)  # a finished model is never replaced
+    assert again.returncode == 2 and f"{straight / 'classifier'} exists: the classifier is trained" in again.stderr
+    assert all(torch.equal(a[k], v) for k, v in load_file(str(straight / "classifier" / "model.safetensors")).items())
+
 
 def test_a_finished_run_resumed_with_more_steps_is_the_longer_run(tmp_path):
     straight, extended = tmp_path / "straight", tmp_path / "extended"
