@@ -71,7 +71,7 @@ def quiet_transformers() -> Iterator[None]:
 
     Also silences the FutureWarning that peft raises by calling a renamed transformers method.
     """
-    verbosity = hf_logging.get_verbosity()
+    verbosity, bars = hf_logging.get_verbosity(), hf_logging.is_progress_bar_enabled()
     hf_logging.set_verbosity_error()
     hf_logging.disable_progress_bar()
     try:
@@ -80,7 +80,8 @@ def quiet_transformers() -> Iterator[None]:
             yield
     finally:
         hf_logging.set_verbosity(verbosity)
-        hf_logging.enable_progress_bar()
+        if bars:  # left off when they were off before: train.py --quiet turns them off for the whole run
+            hf_logging.enable_progress_bar()
 
 
 def load_classifier(folder: str | Path) -> PreTrainedModel:

@@ -367,3 +367,18 @@ def test_fine_tuning_starts_from_full_precision_weights_of_a_half_precision_enco
     monkeypatch.setattr(training, "encoder_path", lambda: half)
     assert {p.dtype for p in training.new_model(lora_rank=0).parameters()} == {torch.float32}
     assert {p.dtype for p in training.new_model(lora_rank=2).parameters()} == {torch.float32}
+
+
+def test_quieting_transformers_for_a_load_leaves_its_progress_bars_as_they_were():
+    from transformers.utils import logging as hf_logging
+
+    from reward_models.bert import quiet_transformers
+
+    try:
+        for enabled in (False, True):  # off: train.py --quiet, whose bars must stay off after each model load
+            (hf_logging.enable_progress_bar if enabled else hf_logging.disable_progress_bar)()
+            with quiet_transformers():
+                assert not hf_logging.is_progress_bar_enabled()
+            assert hf_logging.is_progress_bar_enabled() == enabled
+    finally:
+        hf_logging.enable_progress_bar()
