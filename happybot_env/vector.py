@@ -97,7 +97,10 @@ class HappyBotVectorEnv(VectorEnv):
     def step(self, actions):
         if not self._started:
             raise RuntimeError("call reset() before step()")
-        actions = torch.as_tensor(actions, device=self.device).long().reshape(-1)
+        actions = torch.as_tensor(actions, device=self.device)
+        if actions.is_floating_point() or actions.is_complex() or actions.dtype == torch.bool:
+            raise ValueError(f"actions must be token ids (integers), got {actions.dtype}")  # .long() would truncate 2000.9 to 2000
+        actions = actions.long().reshape(-1)
         if actions.shape != (self.num_envs,):
             raise ValueError(f"expected {self.num_envs} actions, got shape {tuple(actions.shape)}")
         self.batch.check_actions(actions)
@@ -115,6 +118,9 @@ class HappyBotVectorEnv(VectorEnv):
         return {"key": self.batch.key.cpu(), "counter": self.batch.counter.cpu()}
 
     def load_sampling_state(self, state: dict[str, torch.Tensor]) -> None:
+        for name in ("key", "counter"):
+            if tuple(state[name].shape) != (self.num_envs,):  # copy_ would broadcast one env's state to all
+                raise ValueError(f"a sampling state for {tuple(state[name].shape)} envs ({name}), this vector env has {self.num_envs}")
         self.batch.key.copy_(state["key"])
         self.batch.counter.copy_(state["counter"])
         self._started = True

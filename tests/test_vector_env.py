@@ -164,6 +164,10 @@ def test_bad_input():
         envs.step(torch.tensor([1, 2, 3]))
     with pytest.raises(ValueError, match="action 30522 for env 1 is outside the vocabulary"):
         envs.step(torch.tensor([1, 30522]))
+    with pytest.raises(ValueError, match="actions must be token ids"):
+        envs.step(np.array([2000.9, 1.5]))  # not silently the tokens 2000 and 1
+    with pytest.raises(ValueError, match=r"a sampling state for \(1,\) envs \(key\), this vector env has 2"):
+        envs.load_sampling_state(HappyBotVectorEnv(1, reward_model="vader", corpus=USERS, device="cpu").sampling_state())
     with pytest.raises(ValueError, match="3 seeds for 2 environments"):
         envs.reset(seed=[1, 2, 3])
     with pytest.raises(ValueError, match="num_envs must be at least 1"):
