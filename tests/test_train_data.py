@@ -37,6 +37,17 @@ def test_finds_every_format_in_the_fixture_folder(fixtures):
     }
 
 
+def test_the_official_glue_archive_with_its_unlabelled_test_file_is_read(tmp_path):
+    glue = tmp_path / "SST-2"
+    glue.mkdir()
+    (glue / "train.tsv").write_text("sentence\tlabel\na fine film \t1\n")
+    (glue / "dev.tsv").write_text("sentence\tlabel\ndull \t0\n")
+    (glue / "test.tsv").write_text("index\tsentence\n0\tunlabelled\n")
+    sources = find_corpora(tmp_path)
+    assert {(s.corpus, s.split) for s in sources} == {("sst2/glue", "train"), ("sst2/glue", "dev")}
+    assert [len(s.read().examples) for s in sources] == [1, 1]
+
+
 def test_data_stage_reports_counts_and_skips(fixtures):
     result = run_train("data", "--data-dir", str(fixtures))
     assert result.returncode == 0, result.stderr

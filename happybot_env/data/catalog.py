@@ -75,6 +75,8 @@ def find_corpora(data_dir: str | Path) -> list[Source]:
                 sources.append(Source("personachat", split, path, partial(read_personachat, path, split)))
     for folder in (data_dir / "sst2" / "glue", data_dir / "SST-2"):
         for path in sorted(folder.glob("*.tsv")):
+            if path.name == "test.tsv":  # GLUE's test sentences come without labels (columns index, sentence)
+                continue
             sources.append(Source("sst2/glue", path.stem, path, partial(read_sst2_glue, path)))
     for path in sorted((data_dir / "sst2" / "sentence_level").glob("stsa.binary.*")):
         split = path.name.removeprefix("stsa.binary.")
