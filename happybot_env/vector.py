@@ -39,10 +39,11 @@ class HappyBotVectorEnv(VectorEnv):
         envs = ArrayConversion(HappyBotVectorEnv(64), env_xp=torch, target_xp=np)
 
     Arguments are those of ``HappyBotEnv`` plus ``num_envs`` and ``device`` (``"auto"``: CUDA when
-    available); a reward model given by name or folder scores on that device too. ``infos`` follows Gymnasium's vector convention: ``infos["context_truncated"]``, a bool
-    tensor, says whether the context of an episode that starts (on ``reset``, or on the step that
-    autoresets it) lost tokens on the left, for the sub-environments that ``infos["_context_truncated"]``
-    marks; on a step where no episode starts, neither key is there. The texts of an episode are in
+    available); a reward model given by name or folder scores on that device too. ``infos`` follows
+    Gymnasium's vector convention: ``infos["context_truncated"]``, a bool tensor, says whether the
+    context of an episode that starts (on ``reset``, or on the step that autoresets it) lost tokens
+    on the left, for the sub-environments that ``infos["_context_truncated"]`` marks; on a step where
+    no episode starts, neither key is there. The texts of an episode are in
     ``episode_texts(i)``.
     """
 
