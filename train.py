@@ -211,12 +211,16 @@ def fine_tune_checkpoint(run: Path, stage: str) -> Path:
     return run / f"{stage}.checkpoint.pt"
 
 
+def refuse_a_trained(run: Path, stage: str) -> None:
+    """Checked before the stage reads its data: a saved model's checkpoint is gone, so there is nothing to resume."""
+    if (run / stage).exists():
+        raise FileExistsError(f"{run / stage} exists: the {stage} is trained; delete that folder to train it again, or choose another --run")
+
+
 def train_reward_model(args: argparse.Namespace, stage: str, train, valid, data: dict, licences: list[str]) -> int:
     from reward_models.training import fine_tune, majority_rate, metadata_for, save
 
     run = open_run(args)
-    if (run / stage).exists():  # its checkpoint is gone once it is saved: there is nothing to resume
-        raise FileExistsError(f"{run / stage} exists: the {stage} is trained; delete that folder to train it again, or choose another --run")
     config = fine_tune_config(args, "response" if stage == "classifier" else "pair")
     checkpoint = fine_tune_checkpoint(run, stage)
     with writer_for(run, stage, asdict(config)) as writer:
@@ -235,6 +239,7 @@ def run_classifier(args: argparse.Namespace) -> int:
     """Fine-tune the pretrained encoder into a sentiment classifier (the paper's BERT classifier)."""
     from reward_models.examples import LICENCES, classifier_data
 
+    refuse_a_trained(args.run, "classifier")
     if not args.data_dir:
         raise FileNotFoundError(
             "the classifier trains on SST-2 and EmpatheticDialogues: give --data-dir "
@@ -264,6 +269,7 @@ def run_predictor(args: argparse.Namespace) -> int:
     from happybot_env.data import dialogue_sources
     from reward_models.examples import LICENCES, predictor_data, user_turn_labels
 
+    refuse_a_trained(args.run, "predictor")
     labels_path = args.labels or args.run / "labels.jsonl"
     if not Path(labels_path).is_file():
         raise FileNotFoundError(f"no labels at {labels_path}: run `train.py label` first, or pass --labels")
