@@ -320,8 +320,9 @@ def run_rl(args: argparse.Namespace) -> int:
     if not start.is_dir():
         raise FileNotFoundError(f"{start} does not exist: RL starts from the MLE policy; run `train.py mle --model seq2seq` first")
     name = "rl_" + "".join(c if c.isalnum() else "_" for c in Path(args.reward).name)
+    reward = reward_spec(args.reward, run, preset)
     envs = HappyBotVectorEnv(
-        preset.rl_envs, reward_model=reward_spec(args.reward, run, preset), corpus=corpus_of(args),
+        preset.rl_envs, reward_model=reward, corpus=corpus_of(args),
         max_context_tokens=preset.max_context_tokens, max_response_tokens=preset.max_response_tokens, device=device,
     )
     agent = ReinforceAgent(Seq2SeqPolicy.load(start, expected_vocab_size=envs.single_action_space.n), envs,
@@ -330,7 +331,8 @@ def run_rl(args: argparse.Namespace) -> int:
     # the agent's config holds REINFORCE's learning rates and clipping; the loop's own are MLE's
     hyperparameters = {"updates": loop.steps, "envs": loop.batch_size, "seed": loop.seed, **asdict(agent.config)}
     with writer_for(run, name, {**hyperparameters, "reward": args.reward}) as writer:
-        metrics = train_reinforce(agent, loop, run / name, writer, name, args.resume, args.quiet)
+        # two folders may share a name ("current" and /x/current): a resume must not mix them
+        metrics = train_reinforce(agent, loop, run / name, writer, name, args.resume, args.quiet, reward=str(reward))
     agent.policy.save(run / name / "policy")
     update_metrics(run, name, {**metrics, "reward_model": str(args.reward), "learning_rate": agent.config.learning_rate,
                                "rl_weight": agent.config.rl_weight})

@@ -81,7 +81,7 @@ def train_mle(
     """Teacher-forced MLE (equation 6), plus the emotion loss when the policy has an emotion head."""
     device = next(policy.parameters()).device
     optimizer = torch.optim.Adam(policy.parameters(), lr=config.learning_rate)
-    identity = _identity(config, policy=asdict(policy.config), examples=len(data))
+    identity = _identity(config, policy=asdict(policy.config), examples=len(data), shapes=[*data.context.shape[1:], *data.gold.shape[1:]])
 
     def restore(payload):
         policy.load_state_dict(payload["model"])
@@ -150,12 +150,20 @@ def train_reinforce(
     resume: bool = False,
     quiet: bool = False,
     sample_every: int = 10,
+    reward: str | None = None,
 ) -> dict:
-    """``config.steps`` REINFORCE updates of ``agent``, logging rewards, losses, entropy and samples."""
+    """``config.steps`` REINFORCE updates of ``agent``, logging rewards, losses, entropy and samples.
+
+    ``reward`` is what the checkpoint records as the reward model, so that a resume against another
+    one is refused: by default its name, which two model folders can share; ``train.py`` passes the
+    name or folder the user gave.
+    """
     envs = agent.envs
     # the agent's config, not the loop's, sets the learning rates and the clipping
     identity = _identity(
-        config, ("learning_rate", "max_grad_norm"), policy=asdict(agent.policy.config), agent=asdict(agent.config), envs=envs.num_envs
+        config, ("learning_rate", "max_grad_norm"), policy=asdict(agent.policy.config), agent=asdict(agent.config),
+        envs=envs.num_envs, reward=reward or envs.reward_model.name, contexts=len(envs.batch.bank),
+        shapes=[envs.batch.context.shape[1], envs.max_response_tokens],
     )
 
     def restore(payload):

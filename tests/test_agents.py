@@ -587,6 +587,46 @@ def test_reinforce_checkpoint_is_tied_to_the_agent_settings_not_the_unused_loop_
     assert [step for step, _ in run(other_loop, ReinforceConfig(), resume=True)["reward_history"]] == [1, 2, 3]
 
 
+@pytest.mark.parametrize(
+    "changed, envs_kwargs, reward",
+    [
+        ("reward", {"reward_model": lambda users, responses: [0.5] * len(users)}, None),
+        ("reward", {}, "/elsewhere/vader"),  # a folder sharing the first model's name
+        ("shapes", {"max_response_tokens": 6}, None),
+        ("shapes", {"max_context_tokens": 32}, None),
+        ("contexts", {"corpus": USERS[:-1]}, None),
+    ],
+)
+def test_reinforce_checkpoint_is_refused_against_another_reward_or_episode_shape(tmp_path, changed, envs_kwargs, reward):
+    """The updates already made were rewarded by one model on episodes of one shape: resuming them
+    against another would silently mix two runs in one policy."""
+    from happybot_env.checkpoint import CheckpointError
+    from agents.loops import LoopConfig, train_reinforce
+
+    def run(resume: bool, reward: str | None = None, **kwargs) -> None:
+        envs = HappyBotVectorEnv(4, **{"reward_model": "vader", "corpus": USERS, "max_response_tokens": 5, "device": "cpu", **kwargs})
+        agent = ReinforceAgent(Seq2SeqPolicy(Seq2SeqConfig(embedding_dim=16, hidden_size=16)), envs)
+        train_reinforce(agent, LoopConfig(steps=2, batch_size=4), tmp_path, LoggedSteps(), "rl", resume=resume, quiet=True, reward=reward)
+
+    run(resume=False)
+    with pytest.raises(CheckpointError, match=rf"other settings \({changed}\)"):
+        run(resume=True, reward=reward, **envs_kwargs)
+    run(resume=True)  # the same settings still resume
+
+
+def test_mle_checkpoint_is_refused_for_data_of_another_shape(tmp_path):
+    from happybot_env.checkpoint import CheckpointError
+    from agents.loops import LoopConfig, train_mle
+    from agents.policy_data import PolicyData
+
+    data = toy_policy_data()
+    loop = LoopConfig(steps=2, batch_size=4)
+    train_mle(Seq2SeqPolicy(TOY), data, data.head(0), loop, tmp_path, LoggedSteps(), "mle", quiet=True)
+    shorter = PolicyData(data.context, data.gold[:, :-1], data.emotion, data.users, data.responses)
+    with pytest.raises(CheckpointError, match=r"other settings \(shapes\)"):
+        train_mle(Seq2SeqPolicy(TOY), shorter, shorter.head(0), loop, tmp_path, LoggedSteps(), "mle", resume=True, quiet=True)
+
+
 def test_reinforce_in_the_real_vector_env_pays_each_episode_the_score_of_its_own_response():
     """The rollout plays the sampled tokens into the real vector env and collects each episode's reward,
     whichever step it ends on: reward i must be VADER's score of response i."""
