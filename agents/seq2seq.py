@@ -215,8 +215,8 @@ class Seq2SeqPolicy(nn.Module):
     ) -> torch.Tensor:
         """Equation 6, teacher-forced: mean over each response's tokens (its end token included), then the batch.
 
-        A gold token the policy cannot write (padding, or a corpus's literal ``[MASK]``) is left out:
-        its probability is 0, so its loss would be infinite.
+        A gold token the policy cannot write (padding) is left out: its probability is 0, so its
+        loss would be infinite.
 
         ``encoded``, the output of ``encode(context)``, saves encoding the context again when the
         caller needs it too (MultiSeq's emotion head reads the same encoding).

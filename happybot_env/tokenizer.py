@@ -36,6 +36,10 @@ def uncut_ids(texts: Sequence[str], tokenizer: PreTrainedTokenizerBase | None = 
 
     Every caller cuts them to its own limit (user turns from the left), so transformers' warning
     that a text is longer than the encoder's 512 positions would be a false alarm: it is silenced.
+
+    A special token written in a text (``[PAD]``, ``[SEP]``) is read as the characters it is made
+    of: as its own id, ``[PAD]`` would pass for padding and cut off what follows, and ``[SEP]``
+    would end a gold response early.
     """
     tokenizer = tokenizer or load_tokenizer()
-    return tokenizer(list(texts), add_special_tokens=False, verbose=False)["input_ids"] if texts else []
+    return tokenizer(list(texts), add_special_tokens=False, split_special_tokens=True, verbose=False)["input_ids"] if texts else []

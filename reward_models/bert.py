@@ -246,7 +246,8 @@ class SequenceClassifierReward(RewardModel):
         pair = self.input == "pair"
 
         def encodings(texts: Sequence[str]) -> list:  # verbose=False: texts over 512 tokens are cut below
-            return self.tokenizer(list(texts), add_special_tokens=False, verbose=False).encodings
+            # a special token written in a text is text, as in the shared vocabulary's ``uncut_ids``
+            return self.tokenizer(list(texts), add_special_tokens=False, split_special_tokens=True, verbose=False).encodings
 
         response_encodings = encodings(responses)
         user_encodings = encodings(users) if pair else [None] * len(responses)

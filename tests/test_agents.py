@@ -150,7 +150,7 @@ def test_policy_never_writes_pad_start_or_mask_even_where_they_are_likeliest():
 
 
 def test_mle_loss_leaves_out_gold_tokens_the_policy_cannot_write():
-    """Padding and a corpus's literal [MASK] have probability 0: left out, not inf * 0 = NaN."""
+    """Padding and [MASK] have probability 0: left out, not inf * 0 = NaN."""
     torch.manual_seed(0)
     policy = Seq2SeqPolicy(Seq2SeqConfig(**{**TOY.__dict__, "mask_id": 7})).eval()
     context = torch.tensor([[3, 4, 0], [5, 6, 7]])

@@ -139,6 +139,18 @@ def test_own_vocabulary_pair_is_cut_by_the_shared_rule(own_vocabulary_bert):
     _assert_same_inputs(seen, expected)
 
 
+@pytest.mark.parametrize("folder", ["tiny_bert", "own_vocabulary_bert"])
+def test_special_tokens_written_in_a_text_are_scored_as_text(request, folder):
+    """A written [PAD] as id 0 would be read as padding and hide "second" from the classifier, and on
+    the shared vocabulary the text path and the environment's token ids would score it apart."""
+    model = make(request.getfixturevalue(folder), input="pair", device="cpu")
+    seen = _inputs_seen(model, ["one [SEP] two"], ["first [PAD] second"])
+    vocab = model.tokenizer.get_vocab()
+    input_ids = seen["input_ids"][0].tolist()
+    assert [input_ids.count(vocab[t]) for t in ("[CLS]", "[SEP]", "[PAD]")] == [1, 2, 0]
+    assert model(["one [SEP] two"], ["first [PAD] second"]) == model(["one [ sep ] two"], ["first [ pad ] second"])
+
+
 @pytest.mark.parametrize("input", ["response", "pair"])
 def test_own_vocabulary_scores_empty_long_and_unknown_text(own_vocabulary_bert, input):
     scores = make(own_vocabulary_bert, input=input, device="cpu")(USERS, RESPONSES)

@@ -42,3 +42,14 @@ def test_long_texts_are_cut_without_a_false_alarm():
         transformers_logger.removeHandler(recorder)
     assert truncated.tolist() == [True] and context.shape == (1, 16)
     assert not any("Token indices sequence length" in m for m in recorder.messages)  # HappyBot cuts to its own limits
+
+
+def test_special_tokens_written_in_a_text_are_read_as_text():
+    """As its own id, a written [PAD] would pass for padding and cut off "today", and a written
+    [SEP] would end a gold response early."""
+    from happybot_env.tokenizer import uncut_ids
+
+    tokenizer = load_tokenizer()
+    [ids] = uncut_ids(["my dog died [PAD] today [SEP] so sad [MASK]"])
+    assert not set(ids) & set(tokenizer.all_special_ids)
+    assert tokenizer.decode(ids) == "my dog died [ pad ] today [ sep ] so sad [ mask ]"
