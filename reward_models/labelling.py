@@ -13,6 +13,7 @@ from pathlib import Path
 
 from tqdm.auto import tqdm
 
+from happybot_env.atomic import atomic_file
 from happybot_env.data import USER, Source
 
 from .base import RewardModel
@@ -20,11 +21,8 @@ from .base import RewardModel
 
 def label_user_turns(sources: Iterable[Source], classifier: RewardModel, out: str | Path, quiet: bool = False) -> dict:
     """Score each user turn alone with ``classifier``; write the labels file; return counts per split."""
-    out = Path(out)
-    out.parent.mkdir(parents=True, exist_ok=True)
-    tmp = out.with_name(out.name + ".tmp")
     counts = {}
-    with open(tmp, "w", encoding="utf-8") as f:
+    with atomic_file(out) as f:
         for source in sources:
             corpus = source.read()
             texts = [t.text for d in corpus.dialogues for t in d.turns if t.role == USER]
@@ -35,9 +33,10 @@ def label_user_turns(sources: Iterable[Source], classifier: RewardModel, out: st
                 scores += classifier([""] * len(batch), batch).tolist()
             it = iter(scores)
             for d in corpus.dialogues:
-                positive = [round(next(it), 4) if t.role == USER else None for t in d.turns]
-                f.write(json.dumps({"corpus": source.corpus, "split": source.split, "dialogue": d.id, "positive": positive}) + "\n")
+                # unrounded: rounding would move scores just under 0.5 to the positive side of the threshold
+                positive = [next(it) if t.role == USER else None for t in d.turns]
+                row = {"corpus": source.corpus, "split": source.split, "dialogue": d.id, "positive": positive}
+                f.write((json.dumps(row) + "\n").encode())
             positives = sum(s >= 0.5 for s in scores)
             counts[f"{source.corpus}/{source.split}"] = {"user_turns": len(scores), "positive": positives}
-    tmp.replace(out)
     return counts

@@ -111,6 +111,17 @@ def test_labels_then_lookahead_examples(fixtures, tmp_path):
     assert from_second_dialogue.user == "I moved last month and I still have no friends here."
 
 
+def test_a_label_just_under_one_half_stays_negative(fixtures, tmp_path):
+    """The labels file keeps the classifier's scores as they are: rounded to 4 places, 0.49996 would
+    become a positive look-ahead label that the counts, taken before rounding, call negative."""
+    sources = [s for s in find_corpora(fixtures) if (s.corpus, s.split) == ("empatheticdialogues", "train")]
+    counts = label_user_turns(sources, make(lambda users, texts: [0.49996] * len(texts)), tmp_path / "labels.jsonl", quiet=True)
+    assert counts["empatheticdialogues/train"]["positive"] == 0
+    examples = list(lookahead_examples(sources[0].read(), user_turn_labels(tmp_path / "labels.jsonl"), "empatheticdialogues"))
+    assert examples and all(e.label == 0 for e in examples)
+    assert [p.name for p in tmp_path.iterdir()] == ["labels.jsonl"]  # no temporary file left beside it
+
+
 @pytest.mark.parametrize(
     "row, message",
     [
