@@ -103,7 +103,8 @@ class HappyBotEnv(gym.Env):
     - ``corpus``: ``"default"`` (the built-in chit-chat corpus), a data directory (see the README), or
       a list of user turns to answer.
     - ``split``: which split of the corpus to sample contexts from.
-    - ``render_mode``: ``"ansi"`` returns the dialogue as text, ``"human"`` prints it.
+    - ``render_mode``: ``"ansi"`` returns the dialogue as text, ``"human"`` prints it; with None,
+      ``render()`` warns and returns None, as Gymnasium's environments do.
     """
 
     metadata = {"render_modes": ["ansi", "human"], "render_fps": 4}
@@ -176,6 +177,9 @@ class HappyBotEnv(gym.Env):
         return self._observation(), float(rewards[0]), terminated, truncated, info
 
     def render(self) -> str | None:
+        if self.render_mode is None:  # as Gymnasium's own environments do
+            gym.logger.warn('render() was called without a render mode: make the env with render_mode="ansi" or "human"')
+            return None
         if self._info is None:
             raise ResetNeeded("call reset() before render(): there is no dialogue to show yet")
         lines = []

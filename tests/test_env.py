@@ -145,6 +145,13 @@ def test_render_modes(capsys):
         make_env(render_mode="rgb_array")
 
 
+def test_render_without_a_render_mode_warns_and_returns_nothing():
+    env = make_env()
+    env.reset(options={"user": "I got the job!"})
+    with pytest.warns(UserWarning, match="without a render mode"):
+        assert env.render() is None
+
+
 def test_render_before_reset():
     with pytest.raises(ResetNeeded, match=r"call reset\(\) before render\(\)"):
         make_env(render_mode="ansi").render()
