@@ -146,8 +146,11 @@ class SequenceClassifierReward(RewardModel):
         self.input = input
         self.name = name
         self.positive = positive
-        if max_length - tokenizer.num_special_tokens_to_add(pair=input == "pair") < 1:
-            raise ValueError(f"{name}: max_length={max_length} leaves no room for the response beside the special tokens")
+        shortest = tokenizer.num_special_tokens_to_add(pair=input == "pair") + 1
+        if max_length < shortest:
+            raise ValueError(
+                f"{name}: max_length={max_length} leaves no room for the text beside the special tokens: give at least {shortest}"
+            )
         self.max_length = max_length
         self.batch_size = batch_size or (4096 if self.device.type == "cuda" else 64)
         self._shared_vocabulary = tokenizer.get_vocab() == load_tokenizer().get_vocab()
