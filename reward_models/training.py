@@ -9,6 +9,7 @@ classification head: a few MB on disk, which is what HappyBot ships.
 from __future__ import annotations
 
 import datetime
+import hashlib
 import json
 import math
 import random
@@ -118,6 +119,10 @@ class Encoded:
     def __len__(self) -> int:
         return len(self.labels)
 
+    def fingerprint(self) -> str:
+        """A hash of the token ids and labels: a checkpoint resumes only on the data it was trained on."""
+        return hashlib.sha256(json.dumps([self.users, self.texts, self.labels.tolist()]).encode()).hexdigest()
+
     def length(self, i: int) -> int:
         return len(self.texts[i]) + len(self.users[i])  # user turns are empty unless the input is a pair
 
@@ -201,7 +206,7 @@ def fine_tune(
     batches: list[list[int]] = []
     # what a checkpoint must share with the run that resumes it: not where it runs or how often it reports
     identity = {k: v for k, v in asdict(config).items() if k not in ("device", "eval_every", "checkpoint_every")}
-    identity["examples"] = len(train_data)
+    identity |= {"examples": len(train_data), "data": train_data.fingerprint()}
 
     def restore(payload: dict) -> None:
         model.load_state_dict(payload["model"])

@@ -70,6 +70,10 @@ def test_a_fine_tune_stopped_after_a_checkpoint_resumes_exactly(tmp_path):
     assert all(torch.equal(a[k], b[k]) for k in a) and resumed_accuracy == straight_accuracy
     with pytest.raises(CheckpointError, match=r"other settings \(learning_rate\)"):
         fine_tune(EXAMPLES, {"train": EXAMPLES}, replace(config, learning_rate=1e-4), quiet=True, checkpoint=checkpoint, resume=True)
+    # labels relabelled between the kill and the resume, as many examples as before
+    relabelled = [replace(EXAMPLES[0], label=1 - EXAMPLES[0].label), *EXAMPLES[1:]]
+    with pytest.raises(CheckpointError, match=r"other settings \(data\)"):
+        fine_tune(relabelled, {"train": EXAMPLES}, config, quiet=True, checkpoint=checkpoint, resume=True)
 
 
 @pytest.mark.parametrize("input, max_length", [("response", 2), ("pair", 3)])
