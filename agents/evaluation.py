@@ -1,7 +1,7 @@
 """Evaluation of the four systems of the paper's Table 2 on held-out contexts.
 
-Each system answers every context greedily. The figures: BLEU (sacrebleu, lowercased, against
-the gold responses), distinct-1 and distinct-2 (distinct n-grams over all n-grams of all
+Each system answers every context greedily. The figures: BLEU (sacrebleu, against the gold
+responses), distinct-1 and distinct-2 (distinct n-grams over all n-grams of all
 responses), average length in words, the share of responses that are exact repeats of another
 (``repeated_responses``) and the most frequent responses, which together expose a policy that
 games its reward with one generic phrase, and the mean ``current``, ``lookahead`` and VADER scores.
@@ -22,7 +22,7 @@ import torch
 
 import reward_models
 from happybot_env.atomic import write_json
-from happybot_env.tokenizer import load_tokenizer
+from happybot_env.tokenizer import load_tokenizer, uncut_ids
 
 from .policy_data import PolicyData
 from .seq2seq import Seq2SeqPolicy
@@ -41,6 +41,16 @@ def respond(policy: Seq2SeqPolicy, context: torch.Tensor, max_tokens: int, batch
     return load_tokenizer().batch_decode(torch.cat(tokens), skip_special_tokens=True) if tokens else []
 
 
+def as_written_by_a_policy(texts: list[str]) -> list[str]:
+    """Texts as a policy would write them: tokenised and decoded in the shared vocabulary, which
+    lowercases, strips accents, drops unknown characters and spaces some punctuation (``well - known``).
+
+    BLEU and distinct-n read every text this way, gold responses included, so that a policy that
+    writes exactly the gold tokens scores BLEU 100 and the Gold row counts what the systems count.
+    """
+    return load_tokenizer().batch_decode(uncut_ids(texts), skip_special_tokens=True)
+
+
 def distinct(responses: list[str], n: int) -> float:
     ngrams = [tuple(words[i : i + n]) for words in (r.split() for r in responses) for i in range(len(words) - n + 1)]
     return len(set(ngrams)) / len(ngrams) if ngrams else 0.0
@@ -49,7 +59,7 @@ def distinct(responses: list[str], n: int) -> float:
 def text_metrics(responses: list[str], references: list[str]) -> dict:
     counts = Counter(responses)
     return {
-        "bleu": round(sacrebleu.corpus_bleu(responses, [references], lowercase=True).score, 2),
+        "bleu": round(sacrebleu.corpus_bleu(responses, [references]).score, 2),
         "distinct_1": round(distinct(responses, 1), 4),
         "distinct_2": round(distinct(responses, 2), 4),
         "average_length": round(sum(len(r.split()) for r in responses) / max(len(responses), 1), 2),
@@ -81,7 +91,7 @@ def evaluate(run: Path, data: PolicyData, max_tokens: int, scorers: dict[str, re
     Each context's ``lookahead`` score is kept too (``lookahead_scores``), so that differences
     between systems can be set against their paired standard error.
     """
-    references = [r.lower() for r in data.responses]
+    references = as_written_by_a_policy(data.responses)
     results = {"examples": len(data), "systems": {}, "responses": {"gold": data.responses}, "users": data.users,
                "lookahead_scores": {}}
     # the classifier reads a text alone, so the user turns are scored as texts of their own
@@ -89,9 +99,7 @@ def evaluate(run: Path, data: PolicyData, max_tokens: int, scorers: dict[str, re
 
     def add(name: str, responses: list[str]) -> None:
         scores = reward_scores(data.users, responses, scorers)  # as written: VADER reads capitals as emphasis
-        # the policies write lowercase (an uncased vocabulary), so the gold responses are counted lowercased too
-        lowercased = [r.lower() for r in responses]
-        results["systems"][name] = {**text_metrics(lowercased, references), **reward_metrics(scores)}
+        results["systems"][name] = {**text_metrics(as_written_by_a_policy(responses), references), **reward_metrics(scores)}
         if user_positive is not None:
             results["systems"][name]["positive_to_negative"] = positive_to_negative(user_positive, scores["current"])
         if "lookahead" in scores:

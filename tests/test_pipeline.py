@@ -26,7 +26,7 @@ def run(tmp_path_factory):
 
 
 def test_pipeline_trains_the_four_systems_and_reports(run):
-    from agents.evaluation import distinct
+    from agents.evaluation import as_written_by_a_policy, distinct
 
     for system in ("seq2seq", "multiseq", "rl_current", "rl_lookahead"):
         assert (run / system / "policy" / "model.safetensors").is_file(), system
@@ -35,9 +35,9 @@ def test_pipeline_trains_the_four_systems_and_reports(run):
     for metrics in results["systems"].values():
         assert {"bleu", "distinct_1", "distinct_2", "average_length", "mean_current", "mean_lookahead", "mean_vader"} <= set(metrics)
         assert 0 <= metrics["mean_lookahead"] <= 1
-    gold = [r.lower() for r in results["responses"]["gold"]]
+    gold = as_written_by_a_policy(results["responses"]["gold"])
     assert gold != results["responses"]["gold"]  # the fixtures have capitals, which the policies cannot write
-    assert results["systems"]["Gold"]["distinct_1"] == round(distinct(gold, 1), 4)  # so Gold is counted lowercased
+    assert results["systems"]["Gold"]["distinct_1"] == round(distinct(gold, 1), 4)  # so Gold is counted as a policy writes
     scores = results["lookahead_scores"]
     assert set(scores) == set(results["systems"]) and all(len(s) == results["examples"] for s in scores.values())
     assert all(abs(sum(scores[n]) / len(scores[n]) - m["mean_lookahead"]) < 1e-3 for n, m in results["systems"].items())
@@ -45,6 +45,18 @@ def test_pipeline_trains_the_four_systems_and_reports(run):
     assert "| RL Look-ahead |" in report and "## Sample responses (Table 3)" in report
     assert "| highest mean lookahead reward of the four systems |" in report and "(paired standard error)" in report
     assert (run / "rewards.png").read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
+
+
+def test_a_policy_that_writes_exactly_the_gold_tokens_scores_bleu_100():
+    """The policies' decoded WordPiece spaces hyphens, colons and decimal points: against the raw gold
+    texts, lowercased, writing the very gold tokens scored below 100."""
+    from agents.evaluation import as_written_by_a_policy, text_metrics
+    from happybot_env.tokenizer import load_tokenizer, uncut_ids
+
+    gold = ["It's well-known: 3.5 stars!", "Café au lait, s'il vous plaît.", "I'm SO happy for you :-)"]
+    written = load_tokenizer().batch_decode(uncut_ids(gold), skip_special_tokens=True)  # what respond() returns for them
+    assert text_metrics([g.lower() for g in written], [g.lower() for g in gold])["bleu"] < 100  # the old comparison
+    assert text_metrics(as_written_by_a_policy(written), as_written_by_a_policy(gold))["bleu"] == 100
 
 
 def test_expected_outcome_checks_the_papers_three_claims():
