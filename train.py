@@ -180,6 +180,15 @@ def reward_spec(name: str, run: Path, preset: Preset) -> str | Path:
     return name
 
 
+def reward_identity(name: str) -> str:
+    """What an RL checkpoint records as its reward: a registered name as itself (``current`` is the
+    run's own classifier when the preset trains one), a folder by its absolute path, since two
+    folders can share a name (``current`` and ``/x/current`` both train into ``rl_current``)."""
+    import reward_models
+
+    return name if name in reward_models.registered() else str(Path(name).resolve())
+
+
 def log(args: argparse.Namespace, message: str) -> None:
     print(message, flush=True)
 
@@ -320,9 +329,8 @@ def run_rl(args: argparse.Namespace) -> int:
     if not start.is_dir():
         raise FileNotFoundError(f"{start} does not exist: RL starts from the MLE policy; run `train.py mle --model seq2seq` first")
     name = "rl_" + "".join(c if c.isalnum() else "_" for c in Path(args.reward).name)
-    reward = reward_spec(args.reward, run, preset)
     envs = HappyBotVectorEnv(
-        preset.rl_envs, reward_model=reward, corpus=corpus_of(args),
+        preset.rl_envs, reward_model=reward_spec(args.reward, run, preset), corpus=corpus_of(args),
         max_context_tokens=preset.max_context_tokens, max_response_tokens=preset.max_response_tokens, device=device,
     )
     agent = ReinforceAgent(Seq2SeqPolicy.load(start, expected_vocab_size=envs.single_action_space.n), envs,
@@ -331,8 +339,7 @@ def run_rl(args: argparse.Namespace) -> int:
     # the agent's config holds REINFORCE's learning rates and clipping; the loop's own are MLE's
     hyperparameters = {"updates": loop.steps, "envs": loop.batch_size, "seed": loop.seed, **asdict(agent.config)}
     with writer_for(run, name, {**hyperparameters, "reward": args.reward}) as writer:
-        # two folders may share a name ("current" and /x/current): a resume must not mix them
-        metrics = train_reinforce(agent, loop, run / name, writer, name, args.resume, args.quiet, reward=str(reward))
+        metrics = train_reinforce(agent, loop, run / name, writer, name, args.resume, args.quiet, reward=reward_identity(args.reward))
     agent.policy.save(run / name / "policy")
     update_metrics(run, name, {**metrics, "reward_model": str(args.reward), "learning_rate": agent.config.learning_rate,
                                "rl_weight": agent.config.rl_weight})

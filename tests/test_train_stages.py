@@ -267,6 +267,27 @@ def test_rl_sigkill_then_resume_finishes_as_if_never_interrupted(tmp_path):
     assert [s for s, _ in history] == list(range(1, 21)) and all(0 <= r <= 1 for _, r in history)
 
 
+def test_rl_against_a_folder_named_like_a_registered_reward_does_not_resume_its_run(tmp_path, tiny_bert):
+    """`rl --reward vader` and `rl --reward /x/vader` both train into rl_vader: the second must not
+    continue the first's updates against another reward."""
+    run = tmp_path / "run"
+    assert train("mle", "--run", str(run), *TINY).returncode == 0
+    assert train("rl", "--reward", "vader", "--run", str(run), *TINY).returncode == 0
+    folder = shutil.copytree(tiny_bert, tmp_path / "vader")
+    resumed = train("rl", "--reward", str(folder), "--rl-updates", "3", "--run", str(run), "--resume", *TINY)
+    assert resumed.returncode == 2 and "other settings (reward)" in resumed.stderr
+
+
+def test_an_rl_checkpoint_records_a_registered_reward_by_name_and_a_folder_by_its_absolute_path(tmp_path, monkeypatch):
+    """By name, `current` stays the run's own classifier however --run is spelt on a resume; a folder
+    given relative to one directory is the same folder given absolute from another."""
+    import train as cli
+
+    monkeypatch.chdir(tmp_path)
+    assert cli.reward_identity("current") == "current"
+    assert cli.reward_identity("models/mine") == str(tmp_path / "models" / "mine")
+
+
 def test_classifier_sigkill_then_resume_finishes_as_if_never_interrupted(tmp_path):
     """The reward-model fine-tunes resume exactly too, and leave no checkpoint once the model is saved."""
     args = ["--data-dir", str(FIXTURES), "--device", "cpu", "--quiet", "--epochs", "8", "--batch-size", "1", "--checkpoint-every", "10"]
