@@ -155,8 +155,8 @@ def train_reinforce(
     """``config.steps`` REINFORCE updates of ``agent``, logging rewards, losses, entropy and samples.
 
     ``reward`` is what the checkpoint records as the reward model, so that a resume against another
-    one is refused: by default its name, which two model folders can share; ``train.py`` passes the
-    name or folder the user gave.
+    one is refused: by default its name, which two model folders can share; ``train.py`` passes a
+    registered name, or a folder's absolute path.
     """
     envs = agent.envs
     # the agent's config, not the loop's, sets the learning rates and the clipping
