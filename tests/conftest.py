@@ -52,6 +52,17 @@ def fixtures() -> Path:
 
 
 @pytest.fixture
+def hub_offline(monkeypatch):
+    """Hugging Face Hub offline mode, in force: huggingface_hub reads HF_HUB_OFFLINE once, when it is
+    imported, so setting the variable inside a test alone would change nothing."""
+    from huggingface_hub import constants, is_offline_mode
+
+    monkeypatch.setenv("HF_HUB_OFFLINE", "1")
+    monkeypatch.setattr(constants, "HF_HUB_OFFLINE", True)
+    assert is_offline_mode()
+
+
+@pytest.fixture
 def write(tmp_path):
     """Write ``content`` (text, or bytes as they are) to ``tmp_path/name`` and return the path."""
 

@@ -55,6 +55,14 @@ def test_output_layer_is_the_embedding_and_starts_pretrained():
     policy = Seq2SeqPolicy.pretrained(Seq2SeqConfig(hidden_size=16))
     assert torch.equal(policy.embedding.weight, pretrained_embeddings())
     assert not any(p.shape == (30522, 384) for name, p in policy.named_parameters() if name != "embedding.weight")
+    # V is the embedding itself: the logits are equation 5 written with it, and follow a change to it
+    policy.eval()  # no dropout
+    m_star = torch.randn(2, policy.embedding.weight.shape[1])
+    expected = F.linear(m_star / 0.4, policy.embedding.weight, policy.output_bias / 0.4)
+    torch.testing.assert_close(policy.output_logits(m_star), expected.masked_fill(policy.unwritable, float("-inf")))
+    with torch.no_grad():
+        policy.embedding.weight[1000].zero_()
+    assert torch.equal(policy.output_logits(m_star)[:, 1000], policy.output_bias[1000].expand(2) / 0.4)
 
 
 def test_temperature_divides_the_logits():
@@ -108,9 +116,14 @@ def test_a_policy_saved_with_the_gru_cell_decoder_loads_unchanged(tmp_path):
 
 
 def test_mle_loss_reuses_the_encoding_it_is_given():
+    """Given another context's encoding, the loss is that context's: the one passed in is not encoded again."""
+    torch.manual_seed(0)
     policy = Seq2SeqPolicy(TOY).eval()
-    context, response = torch.tensor([[3, 4, 0], [5, 6, 7]]), torch.tensor([[4, 3, 1], [6, 1, 0]])
-    torch.testing.assert_close(policy.mle_loss(context, response, policy.encode(context)), policy.mle_loss(context, response))
+    context, other = torch.tensor([[3, 4, 0], [5, 6, 7]]), torch.tensor([[7, 7, 5], [3, 0, 0]])
+    response = torch.tensor([[4, 3, 1], [6, 1, 0]])
+    reused = policy.mle_loss(context, response, policy.encode(other))
+    torch.testing.assert_close(reused, policy.mle_loss(other, response))
+    assert not torch.allclose(reused, policy.mle_loss(context, response))
 
 
 def test_mle_loss_is_equation_6_step_by_step():

@@ -2,6 +2,7 @@
 
 import json
 import random
+import shutil
 from dataclasses import replace
 
 import pytest
@@ -65,7 +66,21 @@ def test_a_fine_tune_stopped_after_a_checkpoint_resumes_exactly(tmp_path):
     assert torch.load(checkpoint, weights_only=True)["step"] == 4
     with pytest.raises(CheckpointError, match="pass --resume"):
         fine_tune(EXAMPLES, {"train": EXAMPLES}, config, quiet=True, checkpoint=checkpoint)
-    resumed, resumed_accuracy = fine_tune(EXAMPLES, {"train": EXAMPLES}, config, quiet=True, checkpoint=checkpoint, resume=True)
+    class LossSteps:
+        def __init__(self) -> None:
+            self.steps: list[int] = []
+
+        def add_scalar(self, tag: str, value: float, step: int) -> None:
+            if tag.endswith("/loss"):
+                self.steps.append(step)
+
+    # the run is deterministic: a resume that retrained from step 0 would end in the same weights,
+    # so the steps it trains are what show that it went on from the checkpoint
+    trained = LossSteps()
+    resumed, resumed_accuracy = fine_tune(
+        EXAMPLES, {"train": EXAMPLES}, config, writer=trained, quiet=True, checkpoint=checkpoint, resume=True
+    )
+    assert trained.steps == list(range(5, 13))
     a, b = straight.state_dict(), resumed.state_dict()
     assert all(torch.equal(a[k], b[k]) for k in a) and resumed_accuracy == straight_accuracy
     with pytest.raises(CheckpointError, match=r"other settings \(learning_rate\)"):
@@ -149,6 +164,23 @@ def test_predictor_holds_out_validation_splits(fixtures, tmp_path):
     train, valid, used = predictor_data(sources, user_turn_labels(tmp_path / "l.jsonl"))
     assert len(train) == 2 + 1  # DailyDialog train + PersonaChat's only split
     assert valid == {}  # the one-exchange validation dialogue has no next user turn
+
+
+def test_predictor_validation_examples_are_kept_out_of_training(fixtures, tmp_path):
+    data = shutil.copytree(fixtures, tmp_path / "data")
+    validation = data / "dailydialog" / "validation"
+    (validation / "dialogues_validation.txt").write_text(
+        "My cat is ill . __eou__ I am sorry , is she at the vet ? __eou__ Yes , she is doing better . __eou__ Good . __eou__\n"
+    )
+    (validation / "dialogues_emotion_validation.txt").write_text("5 0 4 0 \n")
+    (validation / "dialogues_act_validation.txt").write_text("1 2 1 1 \n")
+    sources = [s for s in find_corpora(data) if s.corpus in ("dailydialog", "personachat")]
+    label_user_turns(sources, make("vader"), tmp_path / "l.jsonl", quiet=True)
+    train, valid, used = predictor_data(sources, user_turn_labels(tmp_path / "l.jsonl"))
+    (held_out,) = valid["dailydialog_validation"]
+    assert (held_out.user, held_out.text) == ("My cat is ill .", "I am sorry , is she at the vet ?")
+    assert valid["all_validation"] == [held_out]
+    assert held_out not in train and len(train) == used["train_examples"] == 2 + 1
 
 
 def test_labels_from_another_copy_are_refused(fixtures):

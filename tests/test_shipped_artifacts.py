@@ -10,8 +10,8 @@ from reward_models.registry import ARTIFACTS
 
 
 @pytest.fixture(autouse=True)
-def offline(monkeypatch):
-    monkeypatch.setenv("HF_HUB_OFFLINE", "1")
+def offline(hub_offline):
+    """Every test here runs with the Hub unreachable: the artifacts must load from the package alone."""
 
 
 def test_current_scores_congratulations_above_despair():

@@ -3,8 +3,7 @@ import logging
 from happybot_env.tokenizer import encoder_path, load_tokenizer
 
 
-def test_shared_wordpiece_vocabulary_loads_offline(monkeypatch):
-    monkeypatch.setenv("HF_HUB_OFFLINE", "1")
+def test_shared_wordpiece_vocabulary_loads_offline(hub_offline):
     load_tokenizer.cache_clear()
     tokenizer = load_tokenizer()
     assert tokenizer.vocab_size == 30522
