@@ -382,10 +382,12 @@ def test_each_update_steps_the_optimizer_once():
 
 def test_non_finite_loss_stops_without_touching_the_weights():
     agent = ReinforceAgent(Seq2SeqPolicy(TOY), ToyEnvs(reward=lambda t: torch.full((t.shape[0],), float("nan"))))
-    before = {k: v.clone() for k, v in agent.policy.state_dict().items()}
+    modules = {"policy": agent.policy, "baseline": agent.baseline}
+    before = {name: {k: v.clone() for k, v in m.state_dict().items()} for name, m in modules.items()}
     with pytest.raises(FloatingPointError, match="non-finite loss"):
         agent.update()
-    assert all(torch.equal(before[k], v) for k, v in agent.policy.state_dict().items())
+    for name, module in modules.items():
+        assert all(torch.equal(before[name][k], v) for k, v in module.state_dict().items()), name
 
 
 def poison_gradient(parameter: torch.nn.Parameter, at_backward: int) -> None:

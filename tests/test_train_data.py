@@ -93,8 +93,9 @@ def test_malformed_file_is_a_clear_error_not_a_traceback(tmp_path):
 
 
 def test_unknown_stage_and_flag_are_rejected():
-    assert run_train("dat").returncode == 2
-    assert run_train("data", "--data-dirr", "x").returncode == 2
+    stage, flag = run_train("dat"), run_train("data", "--data-dirr", "x")
+    assert stage.returncode == 2 and "invalid choice: 'dat'" in stage.stderr
+    assert flag.returncode == 2 and "unrecognized arguments: --data-dirr x" in flag.stderr
 
 
 @pytest.mark.parametrize("flag", [["--run", "runs/x"], ["--seed", "1"], ["--device", "cpu"]])

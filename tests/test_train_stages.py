@@ -342,9 +342,17 @@ def test_sb3_stage_saves_safetensors_weights(tmp_path):
     assert json.loads((tmp_path / "metrics.json").read_text())["sb3"]["timesteps"] >= 64
 
 
-@pytest.mark.parametrize("argv", [["dance"], ["mle", "--model", "gpt"], ["mle", "--stepz", "3"]])
-def test_unknown_stage_or_flag(argv):
-    assert train(*argv).returncode == 2
+@pytest.mark.parametrize(
+    "argv, message",
+    [
+        (["dance"], "argument STAGE: invalid choice: 'dance'"),
+        (["mle", "--model", "gpt"], "argument --model: invalid choice: 'gpt'"),
+        (["mle", "--stepz", "3"], "unrecognized arguments: --stepz 3"),
+    ],
+)
+def test_unknown_stage_or_flag(argv, message):
+    result = train(*argv)
+    assert result.returncode == 2 and message in result.stderr
 
 
 @pytest.mark.parametrize("weight", ["2", "-0.5"])
