@@ -97,11 +97,14 @@ def remember_run(args: argparse.Namespace) -> None:
         args.data_dir = Path(made["data_dir"])
     if "preset" in vars(args) and args.preset is None:
         args.preset = made.get("preset")
+    if args.seed is None:
+        args.seed = made.get("seed", 0)
 
 
 def open_run(args: argparse.Namespace) -> Path:
     """The run folder, created with a ``run.json`` on first use; a folder of another version, or of a
-    run on other data or of another preset, is refused (its finished stages would be mixed into this one).
+    run on other data, of another preset or of another seed, is refused (its finished stages would be
+    mixed into this one, and its record would name a seed that trained only some of them).
     """
     run: Path = args.run
     marker = run / "run.json"
@@ -118,13 +121,15 @@ def open_run(args: argparse.Namespace) -> Path:
     if "preset" in vars(args):  # the stages that take sizes
         if made.setdefault("preset", preset_name(args)) != preset_name(args):
             raise ValueError(f"{run} holds a run of the {made['preset']} preset: drop --preset {args.preset}, or use another --run")
+    if made.setdefault("seed", args.seed) != args.seed:
+        raise ValueError(f"{run} holds a run with seed {made['seed']}: drop --seed {args.seed}, or use another --run")
     run.mkdir(parents=True, exist_ok=True)
     write_json(marker, made)
     return run
 
 
 def read_run(run: Path) -> dict:
-    """The folder's ``run.json``: format version, data directory and preset; empty for a new folder."""
+    """The folder's ``run.json``: format version, data directory, preset and seed; empty for a new folder."""
     marker = run / "run.json"
     return read_json_object(marker) if marker.is_file() else {}
 
@@ -220,10 +225,15 @@ def fine_tune_checkpoint(run: Path, stage: str) -> Path:
     return run / f"{stage}.checkpoint.pt"
 
 
-def refuse_a_trained(run: Path, stage: str) -> None:
-    """Checked before the stage reads its data: a saved model's checkpoint is gone, so there is nothing to resume."""
-    if (run / stage).exists():
-        raise FileExistsError(f"{run / stage} exists: the {stage} is trained; delete that folder to train it again, or choose another --run")
+def refuse_a_trained(model: Path) -> None:
+    """Checked before a stage reads its data: a saved model is never replaced by a new run of its stage.
+
+    The fine-tunes delete their checkpoint once the model is saved, the sb3 stage has none, and a
+    policy stage's checkpoint (over 100 MB) may have been deleted by hand: none of them would
+    otherwise notice the model.
+    """
+    if model.exists():
+        raise FileExistsError(f"{model} exists: it is trained; delete that folder to train it again, or choose another --run")
 
 
 def train_reward_model(args: argparse.Namespace, stage: str, train, valid, data: dict, licences: list[str]) -> int:
@@ -248,7 +258,7 @@ def run_classifier(args: argparse.Namespace) -> int:
     """Fine-tune the pretrained encoder into a sentiment classifier (the paper's BERT classifier)."""
     from reward_models.examples import LICENCES, classifier_data
 
-    refuse_a_trained(args.run, "classifier")
+    refuse_a_trained(args.run / "classifier")
     if not args.data_dir:
         raise FileNotFoundError(
             "the classifier trains on SST-2 and EmpatheticDialogues: give --data-dir "
@@ -278,7 +288,7 @@ def run_predictor(args: argparse.Namespace) -> int:
     from happybot_env.data import dialogue_sources
     from reward_models.examples import LICENCES, predictor_data, user_turn_labels
 
-    refuse_a_trained(args.run, "predictor")
+    refuse_a_trained(args.run / "predictor")
     labels_path = args.labels or args.run / "labels.jsonl"
     if not Path(labels_path).is_file():
         raise FileNotFoundError(f"no labels at {labels_path}: run `train.py label` first, or pass --labels")
@@ -300,6 +310,8 @@ def run_mle(args: argparse.Namespace) -> int:
     from agents.policy_data import EMOTION_CLASSES, load_policy_data
 
     run, preset, device = open_run(args), preset_of(args), device_of(args)
+    if not args.resume:  # a resume may extend a finished stage
+        refuse_a_trained(run / args.model / "policy")
     torch.manual_seed(args.seed)
     data = load_policy_data(corpus_of(args), "train", preset.max_context_tokens, preset.max_response_tokens)
     valid = load_policy_data(corpus_of(args), "validation", preset.max_context_tokens, preset.max_response_tokens)
@@ -329,6 +341,8 @@ def run_rl(args: argparse.Namespace) -> int:
     if not start.is_dir():
         raise FileNotFoundError(f"{start} does not exist: RL starts from the MLE policy; run `train.py mle --model seq2seq` first")
     name = "rl_" + "".join(c if c.isalnum() else "_" for c in Path(args.reward).name)
+    if not args.resume:
+        refuse_a_trained(run / name / "policy")
     envs = HappyBotVectorEnv(
         preset.rl_envs, reward_model=reward_spec(args.reward, run, preset), corpus=corpus_of(args),
         max_context_tokens=preset.max_context_tokens, max_response_tokens=preset.max_response_tokens, device=device,
@@ -380,11 +394,12 @@ def run_chat(args: argparse.Namespace) -> int:
     from agents import Seq2SeqPolicy
     from agents.evaluation import respond
     from happybot_env.episodes import encode_contexts
+    from happybot_env.tokenizer import uncut_ids
 
-    run, preset = args.run, preset_of(args)
-    folder = run / args.model / "policy"
+    folder = args.run / args.model / "policy"
     if not folder.is_dir():
         raise FileNotFoundError(f"{folder} does not exist: train it first (or choose --model)")
+    run, preset = open_run(args), preset_of(args)  # another --preset than the run's is refused
     policy = Seq2SeqPolicy.load(folder)
     lookahead = reward_models.make(reward_spec("lookahead", run, preset), device=device_of(args))
     print(f"HappyBot ({args.model}). Say something; Ctrl-D or Ctrl-C to leave.")
@@ -392,7 +407,7 @@ def run_chat(args: argparse.Namespace) -> int:
     try:
         while True:
             user = input("you> ").strip()
-            if not user:
+            if not uncut_ids([user])[0]:  # nothing the vocabulary can read: a zero-width space, say
                 continue
             context, _, _ = encode_contexts([previous], [user], preset.max_context_tokens)
             previous = respond(policy, context, preset.max_response_tokens)[0]
@@ -415,6 +430,7 @@ def run_sb3(args: argparse.Namespace) -> int:
     import reward_models
 
     run, preset, device = open_run(args), preset_of(args), device_of(args)
+    refuse_a_trained(run / "sb3" / "policy")
     # built here, on --device: the single environment would otherwise score wherever "auto" says
     reward_model = reward_models.make(reward_spec(args.reward, run, preset), device=device)
     env = gym.make("HappyBot-v0", reward_model=reward_model, corpus=corpus_of(args),
@@ -436,9 +452,9 @@ def run_compare(args: argparse.Namespace) -> int:
     runs, folders = {}, []
     for given in args.runs:
         folder, results, seed = load_run(given)
-        if folder in folders:  # counted twice it would narrow the spread and pass for two seeds
+        if folder.resolve() in folders:  # counted twice it would narrow the spread and pass for two seeds
             raise ValueError(f"{folder} is given twice: give each run once")
-        folders.append(folder)
+        folders.append(folder.resolve())
         runs[f"{folder}" + (f" (seed {seed})" if seed is not None else "")] = results
     print(compare(runs), end="")
     return 0
@@ -482,11 +498,14 @@ def run_pipeline(args: argparse.Namespace) -> int:
     run = open_run(args)
     parser = build_parser()
     # kept across resumed invocations, so that the record covers every stage however often it stopped
-    wall_seconds = read_metrics(run).get("pipeline", {}).get("wall_seconds", {})
+    record = read_metrics(run).get("pipeline", {})
+    wall_seconds = record.get("wall_seconds", {})
+    ran = False
     for label, argv, output, checkpoint in pipeline_stages(args):
         if output.exists():
             log(args, f"pipeline: {label} done already ({output}), skipped")
             continue
+        ran = True
         log(args, f"pipeline: {label}")
         stage_args = parser.parse_args(argv)
         if args.resume and checkpoint:
@@ -500,6 +519,10 @@ def run_pipeline(args: argparse.Namespace) -> int:
             return code
         wall_seconds[label] = round(earlier + time.perf_counter() - start, 1)
         update_metrics(run, "pipeline", {"wall_seconds": wall_seconds})
+    if not ran and "command" in record:
+        # the record says how the stages were made: this command made none of them
+        log(args, f"pipeline: nothing to train; {run / 'results.md'} and its record are unchanged")
+        return 0
     record = run_record(args, wall_seconds)
     update_metrics(run, "pipeline", record)
     write_report(read_json_object(run / "results.json"), run, reward_histories(run), record)
@@ -546,10 +569,11 @@ def existing_folder(text: str) -> Path:
 
 
 def run_folder(text: str) -> Path:
-    """``--run``: a folder, or a path where one can be made; an existing file is refused by the parser."""
+    """``--run``: a folder, or a path where one can be made; a file, or a path below one, is refused by the parser."""
     path = Path(text)
-    if path.exists() and not path.is_dir():
-        raise argparse.ArgumentTypeError(f"{text} is a file, not a run folder")
+    existing = next(p for p in (path, *path.parents) if p.exists())  # "." at worst
+    if not existing.is_dir():
+        raise argparse.ArgumentTypeError(f"{existing} is a file, not a run folder" + ("" if existing == path else f", so {text} cannot be made"))
     return path
 
 
@@ -561,8 +585,18 @@ def add_data_dir(parser: argparse.ArgumentParser) -> None:
 def add_run(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--run", type=run_folder, default=Path("runs/default"), help="the run folder (default: runs/default)")
     parser.add_argument("--device", default="auto", help="auto, cpu, cuda or cuda:N (default: auto)")
-    parser.add_argument("--seed", type=int, default=0, help="makes a run reproducible on the same device (default: 0)")
+    parser.add_argument("--seed", type=seed, default=None,
+                        help="makes a run reproducible on the same device (default: the run's, else 0)")
     parser.add_argument("--quiet", action="store_true", help="plain logs, no progress bars")
+
+
+def seed(text: str) -> int:
+    """``--seed``: in [0, 2**32), what numpy, Gymnasium and torch all accept; outside it they fail
+    deep in a stage, without naming the flag."""
+    value = _int_at_least(text, 0)
+    if value >= 2**32:
+        raise argparse.ArgumentTypeError(f"must be below 2**32, got {value}")
+    return value
 
 
 def positive_int(text: str) -> int:

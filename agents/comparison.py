@@ -28,9 +28,13 @@ def load_run(folder: Path) -> tuple[Path, dict, int | None]:
     path = folder / "results.json"
     if not path.is_file():
         raise FileNotFoundError(f"{path} does not exist: run `train.py evaluate --run {folder}` first")
+    results = read_json_object(path)
+    for key, kind in (("systems", dict), ("users", list)):
+        if not isinstance(results.get(key), kind):
+            raise ValueError(f"{path} is not a HappyBot evaluation: its field {key!r} is missing or not a JSON {kind.__name__}")
     metrics = folder / "metrics.json"
     record = read_json_object(metrics).get("pipeline", {}) if metrics.is_file() else {}
-    return folder, read_json_object(path), record.get("seed")
+    return folder, results, record.get("seed")
 
 
 def spread(values: list[float], digits: int) -> str:

@@ -57,7 +57,7 @@ def test_runs_on_other_contexts_are_refused():
         compare({"a": results(rewards(0.7)), "b": results(rewards(0.7), users=("Hello.", "Bye."))})
 
 
-def test_compare_command_reads_run_folders_and_names_their_seeds(tmp_path, capsys):
+def test_compare_command_reads_run_folders_and_names_their_seeds(tmp_path, capsys, monkeypatch):
     for seed, value in ((0, 0.70), (1, 0.66)):
         folder = tmp_path / f"seed-{seed}"
         folder.mkdir()
@@ -75,6 +75,13 @@ def test_compare_command_reads_run_folders_and_names_their_seeds(tmp_path, capsy
     assert f"- run 1: {tmp_path / 'seed-0'} (seed 0)" in capsys.readouterr().out
     assert train.main(["compare", str(tmp_path / "seed-0"), str(tmp_path / "seed-0")]) == 2
     assert f"{tmp_path / 'seed-0'} is given twice: give each run once" in capsys.readouterr().err
+    monkeypatch.chdir(tmp_path)  # the same folder, spelt another way
+    assert train.main(["compare", "seed-0", str(tmp_path / "seed-0")]) == 2
+    assert "is given twice" in capsys.readouterr().err
+    (tmp_path / "foreign").mkdir()
+    (tmp_path / "foreign" / "results.json").write_text('{"foo": 1}')
+    assert train.main(["compare", str(tmp_path / "seed-0"), str(tmp_path / "foreign")]) == 2
+    assert f"{tmp_path / 'foreign' / 'results.json'} is not a HappyBot evaluation: its field 'systems'" in capsys.readouterr().err
 
 
 def test_a_column_that_an_older_run_lacks_is_left_empty():

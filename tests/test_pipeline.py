@@ -201,16 +201,18 @@ def test_tensorboard_holds_the_namespaced_curves_and_samples(run):
     assert {"rl_lookahead/samples/text_summary", "mle_seq2seq/hyperparameters/text_summary"} <= tags["tensors"]
 
 
-def test_second_run_skips_finished_stages(run):
-    before = json.loads((run / "metrics.json").read_text())["pipeline"]["wall_seconds"]
-    result = subprocess.run(
-        [sys.executable, str(REPO_ROOT / "train.py"), "pipeline", "--preset", "tiny", "--data-dir", str(FIXTURES),
-         "--run", str(run), "--device", "cpu", "--quiet"],
-        capture_output=True, text=True,
-    )
+def test_second_run_skips_finished_stages_and_keeps_their_record(run):
+    """Without the first run's size flags: a command that trained nothing must not sign the record
+    with its own command and sizes."""
+    before, report = json.loads((run / "metrics.json").read_text())["pipeline"], (run / "results.md").read_text()
+    command = [sys.executable, str(REPO_ROOT / "train.py"), "pipeline", "--preset", "tiny", "--data-dir", str(FIXTURES),
+               "--run", str(run), "--device", "cpu", "--quiet"]
+    result = subprocess.run(command, capture_output=True, text=True)
     assert result.returncode == 0
-    assert result.stdout.count("done already") == 5
-    assert json.loads((run / "metrics.json").read_text())["pipeline"]["wall_seconds"] == before  # skipped stages keep their times
+    assert result.stdout.count("done already") == 5 and "its record are unchanged" in result.stdout
+    assert json.loads((run / "metrics.json").read_text())["pipeline"] == before and (run / "results.md").read_text() == report
+    other_seed = subprocess.run([*command, "--seed", "7"], capture_output=True, text=True)
+    assert other_seed.returncode == 2 and f"{run} holds a run with seed 0: drop --seed 7" in other_seed.stderr
 
 
 def test_a_stage_resumed_after_a_kill_adds_the_seconds_its_checkpoint_holds(run, tmp_path):
@@ -236,9 +238,18 @@ def test_a_stage_resumed_after_a_kill_adds_the_seconds_its_checkpoint_holds(run,
 
 
 def test_chat_answers_and_exits_cleanly_on_eof(run):
+    # a zero-width space is a line the vocabulary reads as nothing: skipped, as an empty one
     result = subprocess.run(
         [sys.executable, str(REPO_ROOT / "train.py"), "chat", "--run", str(run), "--preset", "tiny"],
-        input="I lost my job today.\n", capture_output=True, text=True, timeout=120,
+        input="\u200b\n\nI lost my job today.\n", capture_output=True, text=True, timeout=120,
     )
     assert result.returncode == 0, result.stderr
-    assert "bot> " in result.stdout and "your next turn is positive with probability" in result.stdout
+    assert result.stdout.count("bot> ") == 1 and "your next turn is positive with probability" in result.stdout
+
+
+def test_chat_refuses_a_preset_other_than_the_runs(run):
+    result = subprocess.run(
+        [sys.executable, str(REPO_ROOT / "train.py"), "chat", "--run", str(run), "--preset", "small"],
+        input="hello\n", capture_output=True, text=True, timeout=120,
+    )
+    assert result.returncode == 2 and f"{run} holds a run of the tiny preset" in result.stderr

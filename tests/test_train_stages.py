@@ -174,11 +174,34 @@ def test_a_damaged_run_file_is_named_in_the_error(tmp_path, name):
     assert result.returncode == 2 and f"error: {tmp_path / name} is not valid JSON" in result.stderr
 
 
-def test_a_file_given_as_the_run_folder_is_refused_by_the_parser(tmp_path):
+@pytest.mark.parametrize("below", ["", "run"])
+def test_a_file_given_as_the_run_folder_or_above_it_is_refused_by_the_parser(tmp_path, below):
     (tmp_path / "notes.txt").write_text("mine")
-    result = train("mle", "--run", str(tmp_path / "notes.txt"), *TINY)
+    result = train("mle", "--run", str(tmp_path / "notes.txt" / below), *TINY)
     assert result.returncode == 2 and f"argument --run: {tmp_path / 'notes.txt'} is a file, not a run folder" in result.stderr
     assert (tmp_path / "notes.txt").read_text() == "mine"
+
+
+@pytest.mark.parametrize("seed, message", [("-1", "must be at least 0, got -1"), (str(2**64), "must be below 2**32")])
+def test_a_seed_numpy_gymnasium_or_torch_would_refuse_is_refused_by_the_parser(tmp_path, seed, message):
+    result = train("rl", "--reward", "vader", "--run", str(tmp_path / "run"), "--seed", seed, *TINY)
+    assert result.returncode == 2 and f"argument --seed: {message}" in result.stderr
+    assert not (tmp_path / "run").exists()
+
+
+def test_a_trained_policy_is_not_replaced_once_its_checkpoint_is_deleted(tmp_path):
+    """Policy checkpoints are 100 MB and more, so users delete them: the saved policy must still be
+    refused as a stage's output, for MLE, RL and sb3 alike."""
+    assert train("mle", "--run", str(tmp_path), *TINY).returncode == 0
+    assert train("rl", "--reward", "vader", "--run", str(tmp_path), *TINY).returncode == 0
+    assert train("sb3", "--reward", "vader", "--run", str(tmp_path), *TINY).returncode == 0
+    for stage in ("seq2seq", "rl_vader"):
+        (tmp_path / stage / "checkpoint.pt").unlink()
+    saved = {stage: (tmp_path / stage / "policy" / "model.safetensors").read_bytes() for stage in ("seq2seq", "rl_vader", "sb3")}
+    for argv, stage in ((["mle"], "seq2seq"), (["rl", "--reward", "vader"], "rl_vader"), (["sb3", "--reward", "vader"], "sb3")):
+        again = train(*argv, "--run", str(tmp_path), *TINY)
+        assert again.returncode == 2 and f"{tmp_path / stage / 'policy'} exists: it is trained" in again.stderr, stage
+    assert saved == {stage: (tmp_path / stage / "policy" / "model.safetensors").read_bytes() for stage in saved}
 
 
 def test_run_folder_of_another_version_is_refused(tmp_path):
@@ -307,7 +330,7 @@ def test_classifier_sigkill_then_resume_finishes_as_if_never_interrupted(tmp_pat
     assert logged_steps(events, "classifier/loss") == list(range(step + 1, 41))
 
     again = train("classifier", "--run", str(straight), "--seed", "5", *args)  # a finished model is never replaced
-    assert again.returncode == 2 and f"{straight / 'classifier'} exists: the classifier is trained" in again.stderr
+    assert again.returncode == 2 and f"{straight / 'classifier'} exists: it is trained" in again.stderr
     assert all(torch.equal(a[k], v) for k, v in load_file(str(straight / "classifier" / "model.safetensors")).items())
 
 
