@@ -28,6 +28,8 @@ from happybot_env.vector import HappyBotVectorEnv
 from reward_models import RewardModel
 from reward_models.bert import resolve_device
 
+from arguments import positive_int, reward_model_name
+
 
 class LengthReward(RewardModel):
     """Response length over 20 tokens, from token ids: a reward that costs next to nothing."""
@@ -40,6 +42,10 @@ class LengthReward(RewardModel):
 
     def score_token_ids(self, user_ids, response_ids):
         return ((response_ids != 0).sum(1).float() / 20).clamp(max=1)
+
+
+def length_or_reward_model(text: str) -> str:
+    return text if text == LengthReward.name else reward_model_name(text)
 
 
 def actions(generator: torch.Generator, steps: int, num_envs: int, sep: int) -> torch.Tensor:
@@ -70,6 +76,8 @@ def measure(reward_name: str, args: argparse.Namespace, plan: torch.Tensor) -> d
         "benchmark": "env_throughput",
         "reward_model": reward_name,
         "num_envs": args.num_envs,
+        "steps": args.steps,
+        "sync_steps": args.sync_steps,
         "native_device": torch.cuda.get_device_name(device) if device.type == "cuda" else "cpu",
         "cpu_threads": torch.get_num_threads(),
         "native_token_steps_per_s": round(native_rate, 1),
@@ -80,18 +88,21 @@ def measure(reward_name: str, args: argparse.Namespace, plan: torch.Tensor) -> d
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    parser.add_argument("--num-envs", type=int, default=None, help="environments (default: 4096 on a GPU, 64 on the CPU)")
-    parser.add_argument("--steps", type=int, default=200, help="vector steps to time (default: 200)")
-    parser.add_argument("--sync-steps", type=int, default=None,
+    parser.add_argument("--num-envs", type=positive_int, default=None, help="environments (default: 4096 on a GPU, 64 on the CPU)")
+    parser.add_argument("--steps", type=positive_int, default=200, help="vector steps to time (default: 200)")
+    parser.add_argument("--sync-steps", type=positive_int, default=None,
                         help="steps of SyncVectorEnv (default: --steps on the CPU, 20 on a GPU, where its thousands of envs crawl)")
-    parser.add_argument("--reward-model", nargs="+", default=["lookahead", "vader", "length"],
+    parser.add_argument("--reward-model", nargs="+", type=length_or_reward_model, default=["lookahead", "vader", "length"],
                         help="reward models to time, each a registered name, a folder or length (default: lookahead vader length)")
     parser.add_argument("--corpus", default="default", help="default (the built-in corpus) or a data folder")
     parser.add_argument("--device", default="auto", help="device of the native vector env (default: auto)")
     args = parser.parse_args()
     on_gpu = resolve_device(args.device).type == "cuda"
     args.num_envs = (4096 if on_gpu else 64) if args.num_envs is None else args.num_envs
-    args.sync_steps = args.sync_steps or (min(args.steps, 20) if on_gpu else args.steps)
+    if args.sync_steps is None:
+        args.sync_steps = min(args.steps, 20) if on_gpu else args.steps
+    elif args.sync_steps > args.steps:
+        parser.error(f"--sync-steps {args.sync_steps} is more than --steps {args.steps}: SyncVectorEnv replays the same actions")
 
     sep = load_tokenizer().sep_token_id
     plan = actions(torch.Generator().manual_seed(0), args.steps + 1, args.num_envs, sep)

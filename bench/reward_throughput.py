@@ -29,6 +29,8 @@ from happybot_env.tokenizer import load_tokenizer
 from reward_models import bert
 from reward_models.bert import SequenceClassifierReward
 
+from arguments import positive_int, reward_model_name
+
 RESPONSE_TOKENS = 20
 
 
@@ -75,11 +77,11 @@ def new_shape_rate(model: SequenceClassifierReward, shapes: list[tuple[int, int]
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    parser.add_argument("--model", default="lookahead", help="reward model name or folder (default: lookahead)")
-    parser.add_argument("--pairs", type=int, default=None, help="pairs per call (default: 65536 on a GPU, 512 on the CPU)")
-    parser.add_argument("--repeats", type=int, default=3, help="timed calls per path, averaged (default: 3)")
+    parser.add_argument("--model", type=reward_model_name, default="lookahead", help="reward model name or folder (default: lookahead)")
+    parser.add_argument("--pairs", type=positive_int, default=None, help="pairs per call (default: 65536 on a GPU, 512 on the CPU)")
+    parser.add_argument("--repeats", type=positive_int, default=3, help="timed calls per path, averaged (default: 3)")
     parser.add_argument("--device", default="auto", help="auto, cpu, cuda or cuda:N: where the model scores (default: auto)")
-    parser.add_argument("--new-shapes", type=int, default=50, help="calls of new shapes per attention choice (default: 50)")
+    parser.add_argument("--new-shapes", type=positive_int, default=50, help="calls of new shapes per attention choice (default: 50)")
     args = parser.parse_args()
 
     model = reward_models.make(args.model, device=args.device)
@@ -87,6 +89,9 @@ def main() -> None:
         parser.error(f"{args.model} is not a BERT reward model in the shared vocabulary: it has no fast path to time")
     device = model.device  # where scoring runs (make() honours --device; tested in test_reward_models.py)
     n = (65536 if device.type == "cuda" else 512) if args.pairs is None else args.pairs
+    max_batch = max(16, n // 128)
+    if args.new_shapes > (distinct := (max_batch - 15) * (100 - 8 + 1)):
+        parser.error(f"--new-shapes {args.new_shapes}: {n} pairs allow only {distinct} distinct shapes; give more --pairs")
     tokenizer = load_tokenizer()
     # 64 tokens in all: [CLS] + 31 user tokens + [SEP] + 30 response tokens + [SEP]
     generator = torch.Generator().manual_seed(0)
@@ -100,7 +105,7 @@ def main() -> None:
     text = timed(lambda: model(users, responses), device, args.repeats)
     # the same shapes for both, scoring's kernels first: cuDNN's graphs are then all built fresh, and
     # whatever else caches by shape (cuBLAS, the allocator) is warm for the default, not against it
-    shapes = new_shapes(args.new_shapes, max(16, n // 128), generator)
+    shapes = new_shapes(args.new_shapes, max_batch, generator)
     scoring = new_shape_rate(model, shapes, generator)
     every_backend = [SDPBackend.CUDNN_ATTENTION, SDPBackend.FLASH_ATTENTION, SDPBackend.EFFICIENT_ATTENTION, SDPBackend.MATH]
     with mock.patch.object(bert, "SCORING_ATTENTION_BACKENDS", every_backend):

@@ -31,6 +31,8 @@ from happybot_env.env import HappyBotEnv
 from happybot_env.vector import HappyBotVectorEnv
 from reward_models.bert import resolve_device
 
+from arguments import positive_int, reward_model_name
+
 
 def synchronize(device: torch.device) -> None:
     if device.type == "cuda":
@@ -73,12 +75,12 @@ def time_rollout_parts(agent: ReinforceAgent, repeats: int) -> tuple[float, floa
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    parser.add_argument("--batch-size", type=int, default=None, help="envs per update (default: 4096 on a GPU, 64 on the CPU)")
-    parser.add_argument("--updates", type=int, default=5, help="timed REINFORCE updates (after one warm-up)")
-    parser.add_argument("--ppo-steps", type=int, default=512, help="environment steps of PPO to time")
-    parser.add_argument("--reward-model", default="lookahead", help="registered name or folder (default: lookahead)")
+    parser.add_argument("--batch-size", type=positive_int, default=None, help="envs per update (default: 4096 on a GPU, 64 on the CPU)")
+    parser.add_argument("--updates", type=positive_int, default=5, help="timed REINFORCE updates (after one warm-up)")
+    parser.add_argument("--ppo-steps", type=positive_int, default=512, help="environment steps of PPO to time")
+    parser.add_argument("--reward-model", type=reward_model_name, default="lookahead", help="registered name or folder (default: lookahead)")
     parser.add_argument("--corpus", default="default", help="default (the built-in corpus) or a data folder")
-    parser.add_argument("--max-response-tokens", type=int, default=20, help="tokens sampled per response (default: 20)")
+    parser.add_argument("--max-response-tokens", type=positive_int, default=20, help="tokens sampled per response (default: 20)")
     parser.add_argument("--device", default="auto", help="auto, cpu, cuda or cuda:N (default: auto)")
     args = parser.parse_args()
 

@@ -1,0 +1,33 @@
+"""The benchmark scripts refuse arguments they cannot time, before any model loads where they can."""
+
+import subprocess
+import sys
+
+import pytest
+
+from .conftest import REPO_ROOT
+
+
+def bench(script: str, *args: str) -> subprocess.CompletedProcess:
+    return subprocess.run([sys.executable, str(REPO_ROOT / "bench" / script), *args], capture_output=True, text=True, timeout=300)
+
+
+@pytest.mark.parametrize(
+    "script, args, message",
+    [
+        ("reward_throughput.py", ["--pairs", "0"], "argument --pairs: must be at least 1, got 0"),
+        ("reward_throughput.py", ["--repeats", "0"], "argument --repeats: must be at least 1, got 0"),
+        ("reward_throughput.py", ["--model", "nosuch"], "argument --model: unknown reward model 'nosuch'"),
+        # 16 pairs make batches of 16 alone, so only 93 shapes (user turns of 8 to 100 tokens) exist
+        ("reward_throughput.py", ["--device", "cpu", "--pairs", "16", "--new-shapes", "100"], "only 93 distinct shapes"),
+        ("env_throughput.py", ["--steps", "0"], "argument --steps: must be at least 1, got 0"),
+        ("env_throughput.py", ["--sync-steps", "0"], "argument --sync-steps: must be at least 1, got 0"),
+        ("env_throughput.py", ["--steps", "5", "--sync-steps", "50"], "--sync-steps 50 is more than --steps 5"),
+        ("env_throughput.py", ["--reward-model", "length", "nosuch"], "argument --reward-model: unknown reward model 'nosuch'"),
+        ("train_throughput.py", ["--updates", "0"], "argument --updates: must be at least 1, got 0"),
+        ("train_throughput.py", ["--reward-model", "nosuch"], "argument --reward-model: unknown reward model 'nosuch'"),
+    ],
+)
+def test_an_argument_with_nothing_to_time_is_refused(script, args, message):
+    result = bench(script, *args)
+    assert result.returncode == 2 and message in result.stderr, result.stderr
