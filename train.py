@@ -727,6 +727,8 @@ def main(argv: list[str] | None = None) -> int:
     from reward_models import UnknownRewardModel
 
     try:
+        if "device" in vars(args):
+            device_of(args)  # a device that is not here is refused before the run folder is claimed
         if "run" in vars(args):
             remember_run(args)
         return args.run_stage(args)

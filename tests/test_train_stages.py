@@ -219,9 +219,15 @@ def test_run_folder_on_other_data_is_refused(tmp_path):
 
 
 def test_no_stage_means_the_pipeline_with_the_flags_given(tmp_path):
-    result = train("--run", str(tmp_path / "run"), "--preset", "tiny", "--device", "cuda:99")
-    assert result.returncode == 2 and "pipeline: mle seq2seq" in result.stdout
-    assert "error: device 'cuda:99': no such CUDA device here" in result.stderr and "Traceback" not in result.stderr
+    result = train("--run", str(tmp_path / "run"), "--preset", "tiny", "--mle-steps", "0")
+    assert result.returncode == 2 and "train.py pipeline: error: argument --mle-steps" in result.stderr
+
+
+def test_a_device_that_is_not_here_claims_no_run_folder(tmp_path):
+    result = train("mle", "--run", str(tmp_path / "run"), "--preset", "tiny", "--device", "cuda:99")
+    assert result.returncode == 2 and "Traceback" not in result.stderr
+    assert "error: device 'cuda:99': no such CUDA device here" in result.stderr
+    assert not (tmp_path / "run").exists()  # so another preset can use it next
 
 
 @pytest.mark.parametrize("folder", ["missing", "empty"])
