@@ -468,10 +468,12 @@ def pipeline_stages(args: argparse.Namespace) -> list[tuple[str, list[str], Path
     run, preset = args.run, preset_of(args)
     common = ["--run", str(run), "--device", args.device, "--seed", str(args.seed)] + (["--quiet"] if args.quiet else [])
     data = ["--data-dir", str(args.data_dir)] if args.data_dir else []
-    sizes = ["--preset", preset_name(args)]
-    for field in fields(Preset):  # the pipeline's own overrides reach every stage that takes sizes
-        if getattr(args, field.name, None) is not None:
-            sizes += [f"--{field.name.replace('_', '-')}", str(getattr(args, field.name))]
+
+    def sizes(names: tuple[str, ...]) -> list[str]:
+        """The preset, and the pipeline's own overrides of the sizes a stage reads."""
+        given = [(name, getattr(args, name)) for name in names if getattr(args, name) is not None]
+        return ["--preset", preset_name(args), *(part for name, value in given for part in (f"--{name.replace('_', '-')}", str(value)))]
+
     stages = []
     if preset.train_reward_models:
         stages += [
@@ -479,14 +481,14 @@ def pipeline_stages(args: argparse.Namespace) -> list[tuple[str, list[str], Path
             ("label", ["label", *data, *common], run / "labels.jsonl", None),
             ("predictor", ["predictor", *data, *common], run / "predictor", fine_tune_checkpoint(run, "predictor")),
         ]
-    for label, argv, folder in (
-        ("mle seq2seq", ["mle", "--model", "seq2seq"], "seq2seq"),
-        ("mle multiseq", ["mle", "--model", "multiseq"], "multiseq"),
-        ("rl current", ["rl", "--reward", "current"], "rl_current"),
-        ("rl lookahead", ["rl", "--reward", "lookahead"], "rl_lookahead"),
+    for label, argv, folder, names in (
+        ("mle seq2seq", ["mle", "--model", "seq2seq"], "seq2seq", MLE_SIZES),
+        ("mle multiseq", ["mle", "--model", "multiseq"], "multiseq", MLE_SIZES),
+        ("rl current", ["rl", "--reward", "current"], "rl_current", RL_SIZES),
+        ("rl lookahead", ["rl", "--reward", "lookahead"], "rl_lookahead", RL_SIZES),
     ):
-        stages.append((label, [*argv, *sizes, *data, *common], run / folder / "policy", run / folder / CHECKPOINT))
-    stages.append(("evaluate", ["evaluate", *sizes, *data, *common], run / "results.md", None))
+        stages.append((label, [*argv, *sizes(names), *data, *common], run / folder / "policy", run / folder / CHECKPOINT))
+    stages.append(("evaluate", ["evaluate", *sizes(EVALUATE_SIZES), *data, *common], run / "results.md", None))
     return stages
 
 
@@ -645,18 +647,31 @@ def unit_interval(text: str) -> float:
     return value
 
 
-def add_preset(parser: argparse.ArgumentParser, resume: bool = True) -> None:
+# The preset fields a flag can override, with its type and what it means.
+SIZE_FLAGS = {
+    "mle_steps": (positive_int, "MLE steps"),
+    "rl_updates": (positive_int, "REINFORCE updates"),
+    "batch_size": (positive_int, "MLE batch size"),
+    "rl_envs": (positive_int, "environments per update"),
+    "mle_learning_rate": (learning_rate, "MLE learning rate"),
+    "rl_learning_rate": (learning_rate, "REINFORCE learning rate"),
+    "rl_weight": (unit_interval, "lambda of equation 10"),
+    "checkpoint_every": (positive_int, "checkpoint interval"),
+    "eval_examples": (positive_int, "held-out contexts"),
+}
+# Those each stage reads; the pipeline takes all of them and hands each stage its own.
+MLE_SIZES = ("mle_steps", "batch_size", "mle_learning_rate", "checkpoint_every", "eval_examples")
+RL_SIZES = ("rl_updates", "rl_envs", "rl_learning_rate", "rl_weight", "checkpoint_every")
+EVALUATE_SIZES = ("eval_examples",)
+
+
+def add_preset(parser: argparse.ArgumentParser, sizes: tuple[str, ...] = (), resume: bool = True) -> None:
+    """``--preset``, the flags that override the ``sizes`` this stage reads, and ``--resume``."""
     parser.add_argument("--preset", choices=sorted(PRESETS), default=None,
                         help="experiment sizes (default: paper with --data-dir, small without)")
-    parser.add_argument("--mle-steps", type=positive_int, default=None, help="override the preset's MLE steps")
-    parser.add_argument("--rl-updates", type=positive_int, default=None, help="override the preset's REINFORCE updates")
-    parser.add_argument("--batch-size", type=positive_int, default=None, help="override the preset's MLE batch size")
-    parser.add_argument("--rl-envs", type=positive_int, default=None, help="override the preset's environments per update")
-    parser.add_argument("--mle-learning-rate", type=learning_rate, default=None, help="override the preset's MLE learning rate")
-    parser.add_argument("--rl-learning-rate", type=learning_rate, default=None, help="override the preset's REINFORCE learning rate")
-    parser.add_argument("--rl-weight", type=unit_interval, default=None, help="override the preset's lambda of equation 10")
-    parser.add_argument("--checkpoint-every", type=positive_int, default=None, help="override the preset's checkpoint interval")
-    parser.add_argument("--eval-examples", type=positive_int, default=None, help="override the preset's held-out contexts")
+    for name in sizes:
+        kind, meaning = SIZE_FLAGS[name]
+        parser.add_argument(f"--{name.replace('_', '-')}", type=kind, default=None, help=f"override the preset's {meaning}")
     if resume:
         parser.add_argument("--resume", action="store_true", help="continue from the stage's last checkpoint")
 
@@ -696,18 +711,18 @@ def build_parser() -> argparse.ArgumentParser:
     mle = stage("mle", run_mle, "MLE pretraining of a policy")
     mle.add_argument("--model", choices=("seq2seq", "multiseq"), default="seq2seq",
                      help="seq2seq, or multiseq with its emotion head (default: seq2seq)")
-    add_preset(mle)
+    add_preset(mle, MLE_SIZES)
     rl = stage("rl", run_rl, "REINFORCE from the Seq2Seq policy")
     rl.add_argument("--reward", default="lookahead", help="current, lookahead, or any registered name or model folder")
-    add_preset(rl)
-    add_preset(stage("evaluate", run_evaluate, "evaluate every trained system"), resume=False)
+    add_preset(rl, RL_SIZES)
+    add_preset(stage("evaluate", run_evaluate, "evaluate every trained system"), EVALUATE_SIZES, resume=False)
     chat = stage("chat", run_chat, "talk to a trained policy")
     chat.add_argument("--model", default="rl_lookahead", help="which policy of the run (default: rl_lookahead)")
     add_preset(chat, resume=False)
     sb3 = stage("sb3", run_sb3, "stable-baselines3 PPO in HappyBot-v0")
     sb3.add_argument("--reward", default="lookahead", help="any registered name or model folder (default: lookahead)")
     add_preset(sb3, resume=False)
-    add_preset(stage("pipeline", run_pipeline, "every stage in order (the default)"))
+    add_preset(stage("pipeline", run_pipeline, "every stage in order (the default)"), tuple(SIZE_FLAGS))
     compare = stages.add_parser("compare", help="compare evaluated runs (seeds)", description=run_compare.__doc__)
     compare.add_argument("runs", type=Path, nargs="+", help="run folders holding results.json")
     compare.set_defaults(run_stage=run_compare)

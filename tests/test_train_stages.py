@@ -372,6 +372,29 @@ def test_sb3_stage_saves_safetensors_weights(tmp_path):
 
 
 @pytest.mark.parametrize(
+    "stage, reads, ignores",
+    [
+        ("mle", ["--mle-steps", "--batch-size", "--eval-examples"], ["--rl-updates", "--rl-weight"]),
+        ("rl", ["--rl-updates", "--rl-envs", "--rl-weight"], ["--mle-steps", "--eval-examples"]),
+        ("evaluate", ["--eval-examples"], ["--mle-steps", "--rl-envs", "--checkpoint-every"]),
+        ("sb3", [], ["--rl-envs", "--mle-steps", "--rl-weight"]),
+        ("chat", [], ["--eval-examples", "--rl-updates"]),
+    ],
+)
+def test_a_stage_takes_only_the_size_flags_it_reads(stage, reads, ignores, capsys):
+    """A flag the stage would ignore (sb3 trained the same weights with any --rl-envs) is refused, not listed."""
+    import train as cli
+
+    with pytest.raises(SystemExit):
+        cli.build_parser().parse_args([stage, "--help"])
+    help_text = capsys.readouterr().out
+    assert all(flag in help_text for flag in reads) and not any(flag in help_text for flag in ignores)
+    with pytest.raises(SystemExit):
+        cli.build_parser().parse_args([stage, ignores[0], "3"])
+    assert f"unrecognized arguments: {ignores[0]} 3" in capsys.readouterr().err
+
+
+@pytest.mark.parametrize(
     "argv, message",
     [
         (["dance"], "argument STAGE: invalid choice: 'dance'"),
