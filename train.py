@@ -275,6 +275,8 @@ def run_label(args: argparse.Namespace) -> int:
     from reward_models.labelling import label_user_turns
 
     run = open_run(args)
+    if (run / "predictor").exists():  # its metadata and metrics name these labels: they must stay the ones it learned
+        raise FileExistsError(f"{run / 'predictor'} was trained on {run / 'labels.jsonl'}: delete the predictor to label again, or use another --run")
     spec = args.classifier or ("vader" if not args.data_dir else run / "classifier" if (run / "classifier").is_dir() else "current")
     classifier = reward_models.make(spec, **({} if spec == "vader" else {"device": args.device}))
     counts = label_user_turns(dialogue_sources(sources_for(args)), classifier, run / "labels.jsonl", quiet=args.quiet)

@@ -239,6 +239,14 @@ def test_a_wrong_data_dir_claims_no_run_folder(tmp_path, folder):
     assert not (tmp_path / "run").exists()  # so the right --data-dir can use it next
 
 
+def test_labels_a_trained_predictor_learned_from_are_not_replaced(tmp_path):
+    (tmp_path / "predictor").mkdir()  # as the predictor stage leaves it
+    (tmp_path / "labels.jsonl").write_text("the labels it learned from\n")
+    result = train("label", "--run", str(tmp_path), "--quiet")
+    assert result.returncode == 2 and f"{tmp_path / 'predictor'} was trained on {tmp_path / 'labels.jsonl'}" in result.stderr
+    assert (tmp_path / "labels.jsonl").read_text() == "the labels it learned from\n"
+
+
 def test_an_unknown_reward_name_is_a_clean_error(tmp_path):
     result = train("label", "--classifier", "lookahed", "--run", str(tmp_path))
     assert result.returncode == 2 and "Traceback" not in result.stderr
