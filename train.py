@@ -504,10 +504,12 @@ def run_pipeline(args: argparse.Namespace) -> int:
     # kept across resumed invocations, so that the record covers every stage however often it stopped
     record = read_metrics(run).get("pipeline", {})
     wall_seconds = record.get("wall_seconds", {})
-    ran = False
+    ran, untimed = False, []
     for label, argv, output, checkpoint in pipeline_stages(args):
         if output.exists():
             log(args, f"pipeline: {label} done already ({output}), skipped")
+            if label not in wall_seconds:  # made by its own command, outside every pipeline: its time is unknown
+                untimed.append(label)
             continue
         ran = True
         log(args, f"pipeline: {label}")
@@ -527,15 +529,20 @@ def run_pipeline(args: argparse.Namespace) -> int:
         # the record says how the stages were made: this command made none of them
         log(args, f"pipeline: nothing to train; {run / 'results.md'} and its record are unchanged")
         return 0
-    record = run_record(args, wall_seconds)
+    record = run_record(args, wall_seconds, untimed)
     update_metrics(run, "pipeline", record)
     write_report(read_json_object(run / "results.json"), run, reward_histories(run), record)
-    log(args, f"pipeline: done in {record['total_seconds']} s. Results in {run / 'results.md'}; curves: tensorboard --logdir {run}")
+    not_counted = f" (not counting {', '.join(untimed)}, run before the pipeline)" if untimed else ""
+    log(args, f"pipeline: done in {record['total_seconds']} s{not_counted}. Results in {run / 'results.md'}; curves: tensorboard --logdir {run}")
     return 0
 
 
-def run_record(args: argparse.Namespace, wall_seconds: dict[str, float]) -> dict:
-    """How a pipeline's results were made, for ``results.md``: enough to reproduce and compare them."""
+def run_record(args: argparse.Namespace, wall_seconds: dict[str, float], untimed: list[str]) -> dict:
+    """How a pipeline's results were made, for ``results.md``: enough to reproduce and compare them.
+
+    ``untimed`` are the stages that their own commands made before the pipeline ran: the total
+    leaves them out, and says so.
+    """
     from happybot_env.provenance import hardware
 
     return {
@@ -546,6 +553,7 @@ def run_record(args: argparse.Namespace, wall_seconds: dict[str, float]) -> dict
         "sizes": asdict(preset_of(args)),
         "data_dir": str(args.data_dir) if args.data_dir else None,
         "wall_seconds": wall_seconds,
+        "untimed_stages": untimed,
         "total_seconds": round(sum(wall_seconds.values()), 1),
     }
 

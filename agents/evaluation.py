@@ -213,7 +213,9 @@ def run_record_lines(record: dict) -> list[str]:
         "|---|---|",
     ]
     lines += [f"| {stage} | {seconds} |" for stage, seconds in record["wall_seconds"].items()]
-    lines += [f"| total | {record['total_seconds']} |", ""]
+    untimed = record.get("untimed_stages", [])  # records written before HappyBot kept them have none
+    lines += [f"| {stage} | not timed: run before the pipeline |" for stage in untimed]
+    lines += [f"| total{' of the timed stages' if untimed else ''} | {record['total_seconds']} |", ""]
     if "evaluated_again" in record:
         again = record["evaluated_again"]
         lines += [f"Evaluated again by `{again['command']}` (commit {again['commit']}, {again['date']}); "

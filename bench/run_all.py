@@ -75,7 +75,9 @@ def main() -> None:
     run([sys.executable, str(BENCH.parent / "train.py"), "pipeline", *data, "--run", str(args.run), "--device", args.device,
          "--resume", "--quiet"])
     record = read_json_object(args.run / "metrics.json")["pipeline"]
-    figures["pipeline"] = {key: record[key] for key in ("preset", "data_dir", "total_seconds", "wall_seconds")}
+    # the record's commit and date: a finished run in --run is not trained again, and keeps its own
+    figures["pipeline"] = {key: record[key] for key in ("preset", "data_dir", "total_seconds", "wall_seconds", "commit", "date")}
+    figures["pipeline"]["untimed_stages"] = record.get("untimed_stages", [])
     figures["pipeline"]["results"] = str(args.run / "results.md")
     print(json.dumps(figures, indent=2))
 

@@ -237,6 +237,29 @@ def test_a_stage_resumed_after_a_kill_adds_the_seconds_its_checkpoint_holds(run,
     assert after["total_seconds"] > 1000
 
 
+def test_a_stage_run_before_the_pipeline_is_reported_untimed_not_left_out(run, tmp_path):
+    """The total is the pipeline's wall time: a stage made by its own command beforehand is not in it,
+    and the record must say so rather than pass a partial total for the whole."""
+    copy = tmp_path / "run"
+    shutil.copytree(run, copy)
+    metrics = json.loads((copy / "metrics.json").read_text())
+    del metrics["pipeline"]["wall_seconds"]["mle seq2seq"]  # as if `train.py mle` had made it
+    (copy / "metrics.json").write_text(json.dumps(metrics))
+    (copy / "results.md").unlink()  # so that evaluation runs again
+    result = subprocess.run(
+        [sys.executable, str(REPO_ROOT / "train.py"), "pipeline", "--run", str(copy), "--device", "cpu", "--quiet",
+         "--rl-updates", "3", "--rl-learning-rate", "3e-4", "--rl-weight", "0.5"],
+        capture_output=True, text=True,
+    )
+    assert result.returncode == 0, result.stderr
+    assert "(not counting mle seq2seq, run before the pipeline)" in result.stdout
+    record = json.loads((copy / "metrics.json").read_text())["pipeline"]
+    assert record["untimed_stages"] == ["mle seq2seq"] and "mle seq2seq" not in record["wall_seconds"]
+    report = (copy / "results.md").read_text()
+    assert "| mle seq2seq | not timed: run before the pipeline |" in report
+    assert f"| total of the timed stages | {record['total_seconds']} |" in report
+
+
 def test_chat_answers_and_exits_cleanly_on_eof(run):
     # a zero-width space is a line the vocabulary reads as nothing: skipped, as an empty one
     result = subprocess.run(
