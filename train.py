@@ -92,8 +92,7 @@ def remember_run(args: argparse.Namespace) -> None:
     """
     made = read_run(args.run)
     if args.data_dir is None and made.get("data_dir"):
-        if not Path(made["data_dir"]).is_dir():
-            raise FileNotFoundError(f"{args.run} is a run on {made['data_dir']}, which is no longer a folder: give --data-dir")
+        # even when the folder is gone: chat reads no corpus, and a stage that does names the missing folder
         args.data_dir = Path(made["data_dir"])
     if "preset" in vars(args) and args.preset is None:
         args.preset = made.get("preset")

@@ -163,18 +163,22 @@ def test_a_run_remembers_its_preset_and_data_folder(tmp_path):
     assert later.data_dir.resolve() == FIXTURES.resolve() and train.corpus_of(later) == later.data_dir
 
 
-def test_a_run_whose_data_folder_is_gone_asks_for_one(tmp_path):
-    import shutil
-
+def test_a_run_whose_data_folder_is_gone_still_chats_and_says_which_folder_the_other_stages_lack(run, tmp_path, monkeypatch, capsys):
+    """Giving another --data-dir is refused (a run is tied to its data), so the only remedy is to put the
+    corpora back; chat reads none, so it works meanwhile."""
     import train
 
-    data, run = tmp_path / "data", tmp_path / "run"
+    data, copy = tmp_path / "data", tmp_path / "run"
     shutil.copytree(FIXTURES, data)
-    train.open_run(train.build_parser().parse_args(["evaluate", "--run", str(run), "--preset", "tiny", "--data-dir", str(data)]))
+    shutil.copytree(run, copy)
+    made = json.loads((copy / "run.json").read_text())
+    (copy / "run.json").write_text(json.dumps({**made, "data_dir": str(data.resolve())}))
     shutil.rmtree(data)
-    assert train.main(["evaluate", "--run", str(run)]) == 2
-    with pytest.raises(FileNotFoundError, match=f"{run} is a run on {data.resolve()}, which is no longer a folder: give --data-dir"):
-        train.remember_run(train.build_parser().parse_args(["evaluate", "--run", str(run)]))
+    assert train.main(["evaluate", "--run", str(copy), "--device", "cpu"]) == 2
+    assert f"data directory {data.resolve()} does not exist" in capsys.readouterr().err
+    monkeypatch.setattr("builtins.input", lambda prompt: (_ for _ in ()).throw(EOFError))
+    assert train.main(["chat", "--run", str(copy), "--device", "cpu"]) == 0
+    assert "HappyBot (rl_lookahead)" in capsys.readouterr().out
 
 
 def test_a_run_refuses_another_preset(run):
