@@ -246,9 +246,10 @@ def train_reward_model(args: argparse.Namespace, stage: str, train, valid, data:
             train, valid, config, writer=writer, tag=stage, quiet=args.quiet, checkpoint=checkpoint, resume=args.resume
         )
     majority = {name: majority_rate(examples) for name, examples in valid.items()}
+    update_metrics(run, stage, {"accuracy": accuracies, "majority_class_rate": majority, "data": data})
+    # the model last: the pipeline skips a stage once its model exists
     save(model, run / stage, metadata_for(stage, config, accuracies, majority, data, licences))
     checkpoint.unlink(missing_ok=True)  # the saved model supersedes it
-    update_metrics(run, stage, {"accuracy": accuracies, "majority_class_rate": majority, "data": data})
     print(json.dumps({"saved": str(run / stage), "accuracy": accuracies, "majority_class_rate": majority}, indent=2))
     return 0
 
@@ -322,8 +323,8 @@ def run_mle(args: argparse.Namespace) -> int:
     loop = LoopConfig(preset.mle_steps, preset.batch_size, preset.mle_learning_rate, checkpoint_every=preset.checkpoint_every, seed=args.seed)
     with writer_for(run, f"mle_{args.model}", {**asdict(loop), **asdict(config)}) as writer:
         metrics = train_mle(policy, data, valid, loop, run / args.model, writer, f"mle_{args.model}", args.resume, args.quiet)
-    policy.save(run / args.model / "policy")
     update_metrics(run, args.model, {**metrics, "train_examples": len(data)})
+    policy.save(run / args.model / "policy")  # last: the pipeline skips a stage once its model exists
     log(args, f"{args.model}: saved {run / args.model / 'policy'} ({json.dumps(metrics)})")
     return 0
 
@@ -355,9 +356,9 @@ def run_rl(args: argparse.Namespace) -> int:
     hyperparameters = {"updates": loop.steps, "envs": loop.batch_size, "seed": loop.seed, **asdict(agent.config)}
     with writer_for(run, name, {**hyperparameters, "reward": args.reward}) as writer:
         metrics = train_reinforce(agent, loop, run / name, writer, name, args.resume, args.quiet, reward=reward_identity(args.reward))
-    agent.policy.save(run / name / "policy")
     update_metrics(run, name, {**metrics, "reward_model": str(args.reward), "learning_rate": agent.config.learning_rate,
                                "rl_weight": agent.config.rl_weight})
+    agent.policy.save(run / name / "policy")  # last: the pipeline skips a stage once its model exists
     log(args, f"{name}: saved {run / name / 'policy'} (mean reward of the last updates {metrics['final_reward']:.3f})")
     return 0
 

@@ -458,3 +458,26 @@ def test_every_stage_has_help():
     for stage in ("data", "classifier", "label", "predictor", "mle", "rl", "evaluate", "chat", "sb3", "pipeline", "compare"):
         result = train(stage, "--help")
         assert result.returncode == 0 and "usage:" in result.stdout, stage
+
+
+@pytest.mark.parametrize("stage", ["mle", "rl"])
+def test_a_stage_killed_before_its_metrics_are_written_has_not_saved_its_policy(tmp_path, monkeypatch, stage):
+    """The pipeline skips a stage whose policy exists: saved before its metrics, a kill between the two
+    left RL's reward history out of the run for good."""
+    import train as cli
+
+    if stage == "rl":
+        assert train("mle", "--run", str(tmp_path), *TINY).returncode == 0
+    argv = ["mle", "--model", "multiseq"] if stage == "mle" else ["rl", "--reward", "vader"]
+    folder = tmp_path / ("multiseq" if stage == "mle" else "rl_vader")
+
+    def killed(*args):
+        raise KeyboardInterrupt
+
+    with monkeypatch.context() as patch:
+        patch.setattr(cli, "update_metrics", killed)
+        with pytest.raises(KeyboardInterrupt):
+            cli.main([*argv, "--run", str(tmp_path), *TINY])
+    assert not (folder / "policy").exists()
+    assert cli.main([*argv, "--run", str(tmp_path), "--resume", *TINY]) == 0  # what the pipeline runs next
+    assert (folder / "policy").is_dir() and folder.name in json.loads((tmp_path / "metrics.json").read_text())
