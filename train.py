@@ -451,12 +451,15 @@ def run_compare(args: argparse.Namespace) -> int:
     """Print, as Markdown, the evaluated runs side by side: Table 2 as mean ± s.d. and the paper's claims run by run."""
     from agents.comparison import compare, load_run
 
-    runs, folders = {}, []
+    runs, folders, seeds = {}, [], {}
     for given in args.runs:
         folder, results, seed = load_run(given)
         if folder.resolve() in folders:  # counted twice it would narrow the spread and pass for two seeds
             raise ValueError(f"{folder} is given twice: give each run once")
+        if seed is not None and seed in seeds:  # a copy, or a rerun: the same numbers again, not another sample
+            raise ValueError(f"{seeds[seed]} and {folder} are both runs with seed {seed}: compare runs of different seeds")
         folders.append(folder.resolve())
+        seeds[seed] = folder
         runs[f"{folder}" + (f" (seed {seed})" if seed is not None else "")] = results
     print(compare(runs), end="")
     return 0

@@ -19,8 +19,8 @@ from .evaluation import COLUMNS, SYSTEMS, best_rival, expected_outcome
 
 
 def load_run(folder: Path) -> tuple[Path, dict, int | None]:
-    """The run folder (given, or holding the given ``results.json``), its evaluation results, and the
-    seed its pipeline record names (None without one)."""
+    """The run folder (given, or holding the given ``results.json``), its evaluation results, and its
+    seed: the one its ``run.json`` keeps, else its pipeline record's (None without either)."""
     if folder.name == "results.json" and folder.is_file():  # the file itself was named: its folder is the run
         folder = folder.parent
     if not folder.is_dir():
@@ -32,9 +32,10 @@ def load_run(folder: Path) -> tuple[Path, dict, int | None]:
     for key, kind in (("systems", dict), ("users", list)):
         if not isinstance(results.get(key), kind):
             raise ValueError(f"{path} is not a HappyBot evaluation: its field {key!r} is missing or not a JSON {kind.__name__}")
-    metrics = folder / "metrics.json"
+    made, metrics = folder / "run.json", folder / "metrics.json"
     record = read_json_object(metrics).get("pipeline", {}) if metrics.is_file() else {}
-    return folder, results, record.get("seed")
+    seed = read_json_object(made).get("seed") if made.is_file() else None
+    return folder, results, record.get("seed") if seed is None else seed
 
 
 def spread(values: list[float], digits: int) -> str:

@@ -78,6 +78,12 @@ def test_compare_command_reads_run_folders_and_names_their_seeds(tmp_path, capsy
     monkeypatch.chdir(tmp_path)  # the same folder, spelt another way
     assert train.main(["compare", "seed-0", str(tmp_path / "seed-0")]) == 2
     assert "is given twice" in capsys.readouterr().err
+    copy = tmp_path / "copy-of-seed-1"
+    copy.mkdir()
+    (copy / "results.json").write_text((tmp_path / "seed-1" / "results.json").read_text())
+    (copy / "run.json").write_text(json.dumps({"seed": 1}))  # a run whose stages ran by hand keeps its seed there
+    assert train.main(["compare", str(tmp_path / "seed-1"), str(copy)]) == 2
+    assert f"{tmp_path / 'seed-1'} and {copy} are both runs with seed 1: compare runs of different seeds" in capsys.readouterr().err
     (tmp_path / "foreign").mkdir()
     (tmp_path / "foreign" / "results.json").write_text('{"foo": 1}')
     assert train.main(["compare", str(tmp_path / "seed-0"), str(tmp_path / "foreign")]) == 2
