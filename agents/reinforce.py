@@ -41,7 +41,7 @@ class ReinforceConfig:
     """The policy's gradient and the baseline's are each clipped to this norm (clipped together, the
     baseline's large early gradient would shrink the policy's)."""
     bf16: bool = True
-    """bf16 autocast on CUDA (ignored on the CPU)."""
+    """bf16 autocast on CUDA (ignored on the CPU); the GRUs stay in float32 (``outside_autocast``)."""
 
     def __post_init__(self) -> None:
         if not 0 <= self.rl_weight <= 1:

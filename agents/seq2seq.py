@@ -92,6 +92,17 @@ def sample(p: torch.Tensor) -> torch.Tensor:
     return torch.searchsorted(cumulative, threshold, right=True).squeeze(1).clamp(max=p.shape[-1] - 1)
 
 
+def outside_autocast(device: torch.device):
+    """Where the GRUs run: in float32 whatever autocast is on around them.
+
+    Under autocast PyTorch runs cuDNN's RNNs in float16 whatever autocast's dtype (bf16 included),
+    with no loss scaling here; at a batch of thousands most of the GRUs' weight gradients lie below
+    float16's smallest value and would become 0. The GRUs are a small part of a step: the 30,522-wide
+    output layer stays in autocast's dtype.
+    """
+    return torch.autocast(device.type, enabled=False)
+
+
 class Seq2SeqPolicy(nn.Module):
     def __init__(self, config: Seq2SeqConfig, embeddings: torch.Tensor | None = None) -> None:
         super().__init__()
@@ -170,7 +181,8 @@ class Seq2SeqPolicy(nn.Module):
         packed = nn.utils.rnn.pack_padded_sequence(
             self.dropout(self.embedding(context)), lengths, batch_first=True, enforce_sorted=False
         )
-        outputs, final = self.encoder(packed)
+        with outside_autocast(context.device):
+            outputs, final = self.encoder(packed)
         outputs, _ = nn.utils.rnn.pad_packed_sequence(outputs, batch_first=True, total_length=context.shape[1])
         h = outputs[..., : self.config.hidden_size] + outputs[..., self.config.hidden_size :]
         return h, mask, final[0] + final[1]
@@ -194,7 +206,8 @@ class Seq2SeqPolicy(nn.Module):
     ) -> tuple[torch.Tensor, torch.Tensor]:
         """Equations 1-4 for every step of the embedded inputs ``(B, T, E)`` from ``m_0`` ``(B, H)``:
         ``(m*, m)``, each ``(B, T, .)``. One GRU call and one batched attention for all ``T`` steps."""
-        states, _ = self.decoder(embedded, m.unsqueeze(0))
+        with outside_autocast(embedded.device):
+            states, _ = self.decoder(embedded.float(), m.float().unsqueeze(0))
         scores = torch.einsum("blh,bth->btl", h, states).masked_fill(~mask.unsqueeze(1), float("-inf"))  # (1)
         attention = scores.softmax(-1)  # (2)
         c = torch.einsum("btl,blh->bth", attention, h)  # (3)
@@ -320,9 +333,7 @@ def act(
             state = ActingState(h, mask, m, torch.full_like(new_episode, policy.config.start_id, dtype=torch.long))
         elif new_episode.any():
             h, mask, m = policy.encode(context[new_episode])
-            # under autocast the encoder's dtype need not be the state's (it was not while the decoder was a
-            # bf16 GRUCell, and cuDNN's GRU runs in fp16): index_put wants equal dtypes, so the state keeps its own
-            state.h[new_episode], state.mask[new_episode], state.m[new_episode] = h.to(state.h.dtype), mask, m.to(state.m.dtype)
+            state.h[new_episode], state.mask[new_episode], state.m[new_episode] = h, mask, m
             state.last_token[new_episode] = policy.config.start_id
         logits, state.m = policy.decode_step(state.last_token, state.m, state.h, state.mask)
         log_p = logits.float().log_softmax(-1)  # as generate() computes it, so the two agree token for token

@@ -712,21 +712,30 @@ def test_greedy_acting_writes_what_greedy_generation_writes_in_single_and_vector
     assert [tokens for _, tokens in finished] == generated([context for context, _ in finished], 3)
 
 
-def test_acting_keeps_its_state_dtype_when_an_episode_restarts(monkeypatch):
-    """Under CUDA bf16 autocast the cuDNN encoder returns fp16, and the state can hold another dtype (the
-    decoder's bf16 while it was a GRUCell): writing one into the other was an index_put dtype error.
-    Here the encoder is made to return fp16."""
+def test_the_grus_run_in_float32_outside_autocast_whatever_autocast_is_on():
+    """Under any autocast PyTorch runs cuDNN's GRUs in float16, unscaled: at a batch of thousands most
+    of their weight gradients would underflow to 0. CPU autocast leaves GRUs alone, so the hooks
+    check what the policy asks for, which is what CUDA would obey."""
     torch.manual_seed(0)
     policy = Seq2SeqPolicy(TOY).eval()
+    seen = []
+
+    def record(module, args):  # the input (a PackedSequence for the encoder) and the decoder's first state
+        seen.append((torch.is_autocast_enabled("cpu"), *(getattr(a, "data", a).dtype for a in args)))
+
+    for gru in (policy.encoder, policy.decoder):
+        gru.register_forward_pre_hook(record)
     context = torch.randint(3, 8, (2, 5))
     response = torch.zeros((2, 3), dtype=torch.long)
-    actions, state = act(policy, {"context": context, "response": response})
-    response[:, 0] = actions
-    response[1] = 0  # env 1 starts a new episode
-    encode = policy.encode
-    monkeypatch.setattr(policy, "encode", lambda c: tuple(t.half() if t.is_floating_point() else t for t in encode(c)))
-    actions, state = act(policy, {"context": context, "response": response}, state)
-    assert state.h.dtype == state.m.dtype == torch.float32 and actions.shape == (2,)
+    with torch.autocast("cpu", dtype=torch.bfloat16):
+        policy.generate(context, 3)
+        policy.mle_loss(context, torch.randint(3, 8, (2, 4)))
+        actions, state = act(policy, {"context": context, "response": response})
+        response[:, 0] = actions
+        response[1] = 0  # env 1 starts a new episode: its context is encoded into the state
+        act(policy, {"context": context, "response": response}, state)
+    assert len(seen) >= 6 and {(autocast, *set(dtypes)) for autocast, *dtypes in seen} == {(False, torch.float32)}
+    assert state.h.dtype == state.m.dtype == torch.float32
 
 
 @pytest.mark.parametrize(
