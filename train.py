@@ -752,7 +752,7 @@ def main(argv: list[str] | None = None) -> int:
 
         transformers_logging.disable_progress_bar()  # its bar for loading weights, on every reward model
     from happybot_env.checkpoint import CheckpointError
-    from reward_models import UnknownRewardModel
+    from reward_models import RewardModelError, UnknownRewardModel
 
     try:
         if "device" in vars(args):
@@ -760,7 +760,8 @@ def main(argv: list[str] | None = None) -> int:
         if "run" in vars(args):
             remember_run(args)
         return args.run_stage(args)
-    except (CorpusFormatError, CheckpointError, UnknownRewardModel, FileNotFoundError, FileExistsError, ValueError, FloatingPointError) as e:
+    except (CorpusFormatError, CheckpointError, UnknownRewardModel, RewardModelError, FileNotFoundError, FileExistsError, ValueError,
+            FloatingPointError) as e:
         print(f"error: {e}", file=sys.stderr)
         return 2
 

@@ -19,6 +19,7 @@ from torch.utils.tensorboard import SummaryWriter
 from tqdm.auto import tqdm
 
 from happybot_env.checkpoint import save_checkpoint, start_step
+from reward_models import RewardModelError
 
 from .policy_data import IGNORE, PolicyData
 from .reinforce import ReinforceAgent
@@ -184,6 +185,8 @@ def train_reinforce(
             stats = agent.update()
         except FloatingPointError as e:
             raise FloatingPointError(f"update {step}: {e}; {_last_good_state(folder)}") from None
+        except RewardModelError as e:  # a NaN score, or a model that crashed: as above, say where to resume
+            raise RewardModelError(f"update {step}: {e}; {_last_good_state(folder)}") from e
         elapsed = time.perf_counter() - began
         history.append([step, stats.reward])
         for name, value in (

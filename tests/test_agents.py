@@ -508,6 +508,30 @@ def test_nan_reward_stops_reinforce_training_at_its_update_and_keeps_the_last_go
     assert raised.match(r"update 4: non-finite loss mixed=nan, .*: the weights were not updated; .*checkpoint.pt holds the last good state")
 
 
+def test_a_reward_model_failing_mid_training_names_the_update_and_the_last_good_checkpoint(tmp_path):
+    """The environment refuses a NaN score (RewardModelError) before the loss sees it: the loop says
+    where it stopped and where to resume from, as it does for a non-finite loss."""
+    from torch.utils.tensorboard import SummaryWriter
+
+    from agents.loops import LoopConfig, train_reinforce
+    from reward_models import RewardModelError
+
+    calls = []
+
+    def nan_at_the_fourth_update(users, responses):
+        return [float("nan") if len(calls) == 4 else 0.5] * len(users)
+
+    torch.manual_seed(0)
+    envs = HappyBotVectorEnv(4, reward_model=nan_at_the_fourth_update, corpus=USERS, max_response_tokens=5, device="cpu")
+    agent = ReinforceAgent(Seq2SeqPolicy(Seq2SeqConfig(embedding_dim=16, hidden_size=16)), envs)
+    rollout = agent.rollout
+    agent.rollout = lambda: calls.append(1) or rollout()
+    with SummaryWriter(tmp_path / "tb") as writer, pytest.raises(RewardModelError) as raised:
+        train_reinforce(agent, LoopConfig(steps=6, batch_size=4, checkpoint_every=2), tmp_path, writer, "rl", quiet=True)
+    assert raised.match(r"^update 4: reward model 'nan_at_the_fourth_update' returned NaN .*; .*checkpoint.pt holds the last good state$")
+    assert_checkpoint_is_finite_at(tmp_path / "checkpoint.pt", 2, "model", "baseline")
+
+
 class LoggedSteps:
     """A stand-in for the loops' SummaryWriter that keeps the steps each scalar was logged at."""
 

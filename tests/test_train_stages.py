@@ -481,3 +481,14 @@ def test_a_stage_killed_before_its_metrics_are_written_has_not_saved_its_policy(
     assert not (folder / "policy").exists()
     assert cli.main([*argv, "--run", str(tmp_path), "--resume", *TINY]) == 0  # what the pipeline runs next
     assert (folder / "policy").is_dir() and folder.name in json.loads((tmp_path / "metrics.json").read_text())
+
+
+def test_a_reward_model_failing_in_rl_is_a_clean_error_naming_its_update(tmp_path, monkeypatch, capsys):
+    import train as cli
+    from reward_models import registry
+
+    assert train("mle", "--run", str(tmp_path), *TINY).returncode == 0
+    monkeypatch.setitem(registry._registry, "broken", lambda: registry.CallableReward(lambda users, responses: [float("nan")] * len(users), "broken"))
+    assert cli.main(["rl", "--reward", "broken", "--run", str(tmp_path), *TINY]) == 2
+    assert "error: update 1: reward model 'broken' returned NaN or infinite scores" in capsys.readouterr().err
+    assert not (tmp_path / "rl_broken" / "policy").exists()
