@@ -74,7 +74,7 @@ class HappyBotVectorEnv(VectorEnv):
             num_envs, max_response_tokens, self.reward_model, self.device
         )
         self._ended = torch.zeros(num_envs, dtype=torch.bool, device=self.device)
-        self._started = False
+        self._started = self._keys_drawn = False
 
     def reset(self, *, seed: int | Sequence[int] | None = None, options: dict[str, Any] | None = None):
         if options:
@@ -88,11 +88,11 @@ class HappyBotVectorEnv(VectorEnv):
             keys = [episode_key(seeding.np_random(s)[0]) for s in seeds]
             self.batch.key[:] = torch.tensor(keys, device=self.device)
             self.batch.counter.zero_()
-        elif not self._started:
+        elif not self._keys_drawn:
             self.batch.key[:] = torch.as_tensor(self.np_random.integers(0, 2**31 - 1, self.num_envs), device=self.device)
         self.batch.start(torch.ones(self.num_envs, dtype=torch.bool, device=self.device))
         self._ended.zero_()
-        self._started = True
+        self._started = self._keys_drawn = True
         return self._observation(), self._started_info(torch.ones(self.num_envs, dtype=torch.bool, device=self.device))
 
     def step(self, actions):
@@ -124,7 +124,7 @@ class HappyBotVectorEnv(VectorEnv):
                 raise ValueError(f"a sampling state for {tuple(state[name].shape)} envs ({name}), this vector env has {self.num_envs}")
         self.batch.key.copy_(state["key"])
         self.batch.counter.copy_(state["counter"])
-        self._started = True
+        self._keys_drawn = True  # the next reset() keeps them; stepping still needs that reset
 
     @property
     def max_response_tokens(self) -> int:

@@ -64,7 +64,7 @@ def check_scores(scores: Any, expected: int, name: str) -> torch.Tensor:
     Strings are refused even when they read as numbers: a plugin that returns ``"0.5"`` has a bug.
     """
     if torch.is_tensor(scores):
-        tensor = scores.float()
+        tensor = scores.detach().float()  # a reward is a constant to the agent; numpy consumers cannot take a graph
     else:
         try:
             array = np.asarray(scores)

@@ -394,3 +394,11 @@ def test_quieting_transformers_for_a_load_leaves_its_progress_bars_as_they_were(
             assert hf_logging.is_progress_bar_enabled() == enabled
     finally:
         hf_logging.enable_progress_bar()
+
+
+def test_scores_that_carry_a_graph_are_detached():
+    """A plugin wrapping a torch module without no_grad: its graph would reach the agent's rewards, and
+    Gymnasium's ArrayConversion (numpy for the vector env) cannot export such a tensor."""
+    weight = torch.ones(1, requires_grad=True)
+    scores = make(lambda users, responses: weight * torch.full((len(users),), 0.5))(["hi"], ["hello"])
+    assert not scores.requires_grad and scores.tolist() == [0.5]

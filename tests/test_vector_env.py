@@ -155,6 +155,19 @@ def test_a_reward_model_that_raises_is_named_and_keeps_the_original_as_cause(tok
     assert type(raised.value.__cause__) is RuntimeError and str(raised.value.__cause__) == "GPU on fire"
 
 
+def test_a_loaded_sampling_state_still_needs_a_reset_which_then_draws_the_same_contexts():
+    """Loading a checkpoint's sampling state on a fresh vector env once counted as a reset: a step then
+    played into all-padding contexts and scored them against a user turn no agent had seen."""
+    saved = HappyBotVectorEnv(3, reward_model="vader", corpus=USERS, device="cpu")
+    saved.reset(seed=5)
+    state = saved.sampling_state()
+    loaded = HappyBotVectorEnv(3, reward_model="vader", corpus=USERS, device="cpu")
+    loaded.load_sampling_state(state)
+    with pytest.raises(RuntimeError, match="call reset"):
+        loaded.step(torch.tensor([SEP] * 3))
+    assert torch.equal(loaded.reset()[0]["context"], saved.reset()[0]["context"])
+
+
 def test_bad_input():
     envs = HappyBotVectorEnv(2, reward_model="vader", corpus=USERS, device="cpu")
     with pytest.raises(RuntimeError, match="reset"):
