@@ -13,6 +13,7 @@ training stages, says which input the model reads.
 from __future__ import annotations
 
 import contextlib
+import re
 import warnings
 from collections.abc import Iterator, Sequence
 from pathlib import Path
@@ -54,14 +55,23 @@ def resolve_device(device: str | torch.device) -> torch.device:
     return resolved
 
 
-def positive_index(model: PreTrainedModel, folder: Path) -> int:
-    """The output that means "positive": a label named so, else index 1 of a two-label model."""
-    names = {i: str(name).lower() for i, name in model.config.id2label.items()}
-    matches = [i for i, name in names.items() if name.startswith("pos")]
-    if len(matches) == 1:
-        return int(matches[0])
-    if model.config.num_labels == 2:
-        return 1
+def positive_indices(model: PreTrainedModel, folder: Path) -> list[int]:
+    """The outputs that mean positive sentiment, whose probabilities a score adds up: every label
+    named so ("POSITIVE", "very positive", "pos"; not "not positive"), else index 1 of a two-label model.
+
+    A five-point scale has two: scoring "Positive" alone would give a "Very Positive" text about 0.
+    """
+    names = {int(i): str(name) for i, name in model.config.id2label.items()}
+
+    def means_positive(name: str) -> bool:
+        words = re.findall(r"[a-z]+", name.lower())
+        return any(w.startswith("pos") for w in words) and not {"not", "non", "no"} & set(words)
+
+    matches = sorted(i for i, name in names.items() if means_positive(name))
+    if matches and len(matches) < len(names):
+        return matches
+    if not matches and model.config.num_labels == 2:
+        return [1]
     raise ValueError(f"{folder}: cannot tell which of the labels {list(names.values())} means positive sentiment")
 
 
@@ -132,7 +142,7 @@ class SequenceClassifierReward(RewardModel):
         *,
         input: str = "response",
         name: str = "classifier",
-        positive: int = 1,
+        positive: Sequence[int] = (1,),
         max_length: int = 128,
         batch_size: int | None = None,
         device: str | torch.device = "auto",
@@ -145,7 +155,7 @@ class SequenceClassifierReward(RewardModel):
         self.tokenizer = tokenizer
         self.input = input
         self.name = name
-        self.positive = positive
+        self.positive = list(positive)
         shortest = tokenizer.num_special_tokens_to_add(pair=input == "pair") + 1
         if max_length < shortest:
             raise ValueError(
@@ -185,11 +195,16 @@ class SequenceClassifierReward(RewardModel):
         model = load_classifier(folder)
         has_tokenizer = (folder / "tokenizer_config.json").is_file()
         tokenizer = AutoTokenizer.from_pretrained(folder, local_files_only=True) if has_tokenizer else load_tokenizer()
-        if len(tokenizer) > model.config.vocab_size:
-            whose = "its tokenizer" if has_tokenizer else "HappyBot's shared tokenizer (the folder has no tokenizer files)"
+        if has_tokenizer and len(tokenizer) > model.config.vocab_size:
             raise ValueError(
-                f"{folder}: {whose} has {len(tokenizer)} token ids but the model's embeddings only "
+                f"{folder}: its tokenizer has {len(tokenizer)} token ids but the model's embeddings only "
                 f"{model.config.vocab_size} (config.vocab_size): save the model's own tokenizer in the folder"
+            )
+        if not has_tokenizer and len(tokenizer) != model.config.vocab_size:
+            # a model of another vocabulary (RoBERTa's 50,265 ids, say) would score WordPiece ids as its own
+            raise ValueError(
+                f"{folder}: the folder has no tokenizer files, and HappyBot's shared tokenizer has {len(tokenizer)} token ids "
+                f"where the model's embeddings have {model.config.vocab_size} (config.vocab_size): save the model's own tokenizer in the folder"
             )
         positions, offset = getattr(model.config, "max_position_embeddings", None), position_offset(model)
         if positions:
@@ -207,7 +222,7 @@ class SequenceClassifierReward(RewardModel):
             tokenizer,
             input=input or metadata.get("input", "response"),
             name=name or metadata.get("name", str(folder)),
-            positive=positive_index(model, folder),
+            positive=positive_indices(model, folder),
             max_length=max_length,
             batch_size=batch_size,
             device=device,
@@ -293,4 +308,4 @@ class SequenceClassifierReward(RewardModel):
     def _positive_probability(self, batch) -> torch.Tensor:
         with sdpa_kernel(SCORING_ATTENTION_BACKENDS):
             logits = self.model(**{k: v.to(self.device) for k, v in batch.items()}).logits
-        return logits.float().softmax(-1)[:, self.positive]
+        return logits.float().softmax(-1)[:, self.positive].sum(-1)

@@ -187,10 +187,11 @@ def _save_classifier(folder, **config):
     return folder
 
 
-def test_a_tokenizer_larger_than_the_embeddings_is_refused(tmp_path, own_vocabulary_bert):
-    small = _save_classifier(tmp_path / "small", vocab_size=100)  # no tokenizer files: the shared one, 30,522 ids
-    with pytest.raises(ValueError, match=r"small: HappyBot's shared tokenizer .* 30522 token ids .* embeddings only 100"):
-        make(small, device="cpu")
+def test_a_tokenizer_that_does_not_fit_the_embeddings_is_refused(tmp_path, own_vocabulary_bert):
+    for size in (100, 50265):  # no tokenizer files: the shared one, 30,522 ids, fits neither (50,265 is RoBERTa's)
+        folder = _save_classifier(tmp_path / f"vocab-{size}", vocab_size=size)
+        with pytest.raises(ValueError, match=rf"vocab-{size}: the folder has no tokenizer files, .* 30522 token ids where .* have {size}"):
+            make(folder, device="cpu")
     _save_classifier(tmp_path / "own", vocab_size=10)
     AutoTokenizer.from_pretrained(own_vocabulary_bert).save_pretrained(tmp_path / "own")
     with pytest.raises(ValueError, match=r"own: its tokenizer has 20 token ids but the model's embeddings only 10"):
@@ -265,7 +266,27 @@ def test_labels_none_of_which_means_positive_are_refused(tmp_path):
         make(folder, device="cpu")
     sentiment = {0: "negative", 1: "neutral", 2: "Positive"}
     folder = _save_classifier(tmp_path / "sentiment", vocab_size=30522, num_labels=3, id2label=sentiment)
-    assert make(folder, device="cpu").positive == 2
+    assert make(folder, device="cpu").positive == [2]
+
+
+def test_a_scale_with_several_positive_labels_scores_their_total_probability(tmp_path):
+    """On a five-point scale "Very Positive" is positive too: scored by "Positive" alone, a text the
+    model calls very positive got a reward near 0."""
+    scale = {0: "Very Negative", 1: "Negative", 2: "Neutral", 3: "Positive", 4: "Very Positive"}
+    folder = _save_classifier(tmp_path / "five", vocab_size=30522, num_labels=5, id2label=scale)
+    model = make(folder, device="cpu")
+    assert model.positive == [3, 4]
+    with torch.no_grad():
+        model.model.classifier.weight.zero_()
+        model.model.classifier.bias.copy_(torch.tensor([0.0, 0.0, 0.0, 0.0, 20.0]))  # always "Very Positive"
+    assert model(["hi"], ["what a day"]).item() > 0.99
+    for labels in ({0: "not positive", 1: "positive"}, {0: "pos", 1: "positive"}):  # a negation; every label
+        folder = _save_classifier(tmp_path / str(len(labels)) / labels[0].replace(" ", "_"), vocab_size=30522, id2label=labels)
+        if labels[0] == "pos":
+            with pytest.raises(ValueError, match="cannot tell which of the labels"):
+                make(folder, device="cpu")
+        else:
+            assert make(folder, device="cpu").positive == [1]
 
 
 def test_unknown_name_lists_the_registered_ones():
