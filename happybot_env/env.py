@@ -142,6 +142,9 @@ class HappyBotEnv(gym.Env):
         unknown = sorted(set(options) - {"user", "previous_system"})
         if unknown:
             raise ValueError(f"reset options are 'user' and 'previous_system'; unknown: {unknown}")
+        for name in ("user", "previous_system"):
+            if name in options and not isinstance(options[name], str):
+                raise ValueError(f"reset option {name!r} must be a text (str), got {type(options[name]).__name__}")
         if "previous_system" in options and "user" not in options:
             raise ValueError("reset option 'previous_system' needs option 'user': the user turn that answers it")
         if "user" in options and not uncut_ids([options["user"]])[0]:

@@ -166,6 +166,12 @@ def _load_bank(corpus: str, split: str, max_context_tokens: int, user_tokens: in
         chosen = [s for s in dialogues if s.split == split]
     if not chosen:
         available = sorted({s.split for s in dialogues})
+        if split in VALIDATION_SPLITS and set(available) & set(VALIDATION_SPLITS):
+            # a corpus whose only split is a validation split trains on it (training_sources): it is held out of nothing
+            raise ValueError(
+                f"no held-out dialogue split in {corpus}: its validation splits belong to corpora without a train split, "
+                "which train on them; give a train split beside them"
+            )
         raise ValueError(f"no dialogue corpus with split {split!r} in {corpus}; splits there: {available}")
     triples = [t for source in chosen for t in policy_triples(source.read().dialogues)]
     return bank_from_triples(triples, max_context_tokens, user_tokens)

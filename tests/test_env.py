@@ -1,5 +1,6 @@
 """HappyBot-v0, the single environment: spaces, episodes, rewards, rendering, conformance, bad input."""
 
+import shutil
 import subprocess
 import sys
 
@@ -94,6 +95,19 @@ def test_context_from_options_and_left_truncation():
 )
 def test_reset_options_that_would_be_ignored_are_refused(options, message):
     with pytest.raises(ValueError, match=message):
+        make_env().reset(seed=0, options=options)
+
+
+@pytest.mark.parametrize(
+    "options, kind",
+    [({"user": None}, "NoneType"), ({"user": 5}, "int"), ({"user": ["I am", "sad"]}, "list"),
+     ({"user": "I am sad", "previous_system": None}, "NoneType")],
+)
+def test_reset_options_that_are_not_texts_are_refused_naming_the_option(options, kind):
+    """A list of words read as a pre-tokenised turn, and None or a number failed in the tokenizer
+    without naming the option."""
+    name = "previous_system" if "previous_system" in options else "user"
+    with pytest.raises(ValueError, match=f"^reset option '{name}' must be a text \\(str\\), got {kind}$"):
         make_env().reset(seed=0, options=options)
 
 
@@ -288,6 +302,16 @@ def test_token_id_scores_of_the_wrong_shape_are_refused_naming_the_model():
 def test_corpus_without_the_split(fixtures):
     with pytest.raises(ValueError, match="no dialogue corpus with split 'test'"):
         HappyBotEnv(reward_model="vader", corpus=fixtures, split="test")
+
+
+def test_a_validation_split_that_trains_is_not_offered_as_held_out(fixtures, tmp_path):
+    """PersonaChat alone, with its valid file only: that file is its training data, so asking for
+    'valid' was refused by a message that listed 'valid' as available."""
+    (tmp_path / "personachat").mkdir()
+    shutil.copyfile(fixtures / "personachat" / "valid_self_original_no_cands.txt", tmp_path / "personachat" / "valid_self_original_no_cands.txt")
+    with pytest.raises(ValueError, match="^no held-out dialogue split in .*: its validation splits belong to corpora without a train split"):
+        HappyBotEnv(reward_model="vader", corpus=tmp_path, split="valid")
+    assert HappyBotEnv(reward_model="vader", corpus=tmp_path, split="train").reset(seed=0)[1]["user"]
 
 
 @pytest.mark.parametrize("size", [1, 2, 10, 1000, 62074])
