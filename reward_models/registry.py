@@ -36,6 +36,11 @@ def register(
     """
     if (reward is None) == (factory is None):
         raise TypeError("give exactly one of reward= or factory=")
+    if reward is not None:
+        _refuse_a_class(reward, f"register({name!r}, ...)")
+        if not isinstance(reward, RewardModel) and not callable(reward):  # an alias ("current") would fail at the first score
+            raise TypeError(f"register({name!r}, ...) was given {type(reward).__name__} {reward!r}: "
+                            "give a RewardModel or a callable fn(users, responses) -> floats")
     if name in _registry and not overwrite:
         raise ValueError(f"a reward model named {name!r} is already registered (pass overwrite=True to replace it)")
     if factory is None:
@@ -58,6 +63,9 @@ def make(spec: str | Path | RewardModel | Callable, **kwargs) -> RewardModel:
     """
     if isinstance(spec, RewardModel):
         return _build(spec.name, lambda: spec, kwargs)
+    if isinstance(spec, str) and not spec.strip():  # as a path, "" is the working directory
+        raise UnknownRewardModel(f"an empty reward model name: registered names are {', '.join(registered())}")
+    _refuse_a_class(spec, "make(...)")
     if isinstance(spec, str) and spec in _registry:
         return _build(spec, _registry[spec], kwargs)
     if isinstance(spec, (str, Path)) and Path(spec).is_dir():
@@ -74,6 +82,12 @@ def make(spec: str | Path | RewardModel | Callable, **kwargs) -> RewardModel:
         + f": registered names are {', '.join(registered())}; "
         "a folder holding a Hugging Face sequence-classification model or a callable work too"
     )
+
+
+def _refuse_a_class(reward, where: str) -> None:
+    """A RewardModel class is callable, but calling it on (users, responses) would build one, not score."""
+    if isinstance(reward, type) and issubclass(reward, RewardModel):
+        raise TypeError(f"{where} was given the class {reward.__name__}: give an instance, {reward.__name__}(), or factory={reward.__name__}")
 
 
 def _build(name: str, factory: Callable[..., RewardModel], kwargs: dict) -> RewardModel:

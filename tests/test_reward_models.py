@@ -327,6 +327,24 @@ def test_plain_callable_registers_and_scores():
         register("length", lambda users, responses: [0.0] * len(responses))
 
 
+def test_what_would_only_fail_at_the_first_score_is_refused_when_registered_or_made(monkeypatch, tmp_path):
+    from reward_models.vader import VaderReward
+
+    monkeypatch.setattr(registry, "_registry", dict(registry._registry))
+    with pytest.raises(TypeError, match=r"^register\('alias', \.\.\.\) was given str 'current': give a RewardModel or a callable"):
+        register("alias", "current")
+    for call in (lambda: register("v", VaderReward), lambda: make(VaderReward)):
+        with pytest.raises(TypeError, match=r"was given the class VaderReward: give an instance, VaderReward\(\), or factory=VaderReward$"):
+            call()
+    assert "alias" not in registered() and "v" not in registered()
+    register("v", factory=VaderReward)  # what the message offers works
+    assert make("v")([""], ["great!"]).item() > 0.5
+    monkeypatch.chdir(tmp_path)  # as a path "" is the working directory, which must not be loaded as a model
+    for blank in ("", "  "):
+        with pytest.raises(reward_models.UnknownRewardModel, match="^an empty reward model name: registered names are"):
+            make(blank)
+
+
 def test_every_reward_model_accepts_a_device_and_refuses_other_keywords(tiny_bert, monkeypatch):
     monkeypatch.setattr(registry, "_registry", dict(registry._registry))  # forget the registrations below afterwards
 
