@@ -19,6 +19,7 @@ from collections.abc import Iterator, Sequence
 from pathlib import Path
 
 import torch
+from safetensors import safe_open
 from torch.nn.attention import SDPBackend, sdpa_kernel
 from transformers import AutoConfig, AutoModelForSequenceClassification, AutoTokenizer, BatchEncoding, PreTrainedModel
 from transformers.utils import logging as hf_logging
@@ -104,8 +105,13 @@ def load_classifier(folder: str | Path) -> PreTrainedModel:
     if (folder / "adapter_config.json").is_file():
         from peft import PeftModel
 
-        if not (folder / "adapter_model.safetensors").is_file():
+        weights = folder / "adapter_model.safetensors"
+        if not weights.is_file():
             raise ValueError(f"{folder}: adapter weights must be in adapter_model.safetensors")
+        with safe_open(weights, "pt") as adapter:
+            if not any(".classifier." in key for key in adapter.keys()):
+                # peft would leave the base's new head as it starts, random: scores would change with every load
+                raise ValueError(f"{weights} holds no classification head: save the adapter with modules_to_save=['classifier']")
         config = read_json_object(folder / "adapter_config.json")
         with quiet_transformers():  # the base has no head yet: the adapter brings it, so no warning
             base = AutoModelForSequenceClassification.from_pretrained(

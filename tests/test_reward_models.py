@@ -248,6 +248,18 @@ def test_max_length_allows_for_roberta_position_offset(tmp_path):
         make(tmp_path / "roberta", max_length=18, device="cpu")
 
 
+def test_an_adapter_without_a_classification_head_is_refused(tmp_path):
+    """Saved without modules_to_save, an adapter leaves the head as peft starts it: random, and other
+    at every load."""
+    from safetensors.torch import load_file, save_file
+
+    folder = shutil.copytree(ARTIFACTS / "current", tmp_path / "headless")
+    weights = load_file(str(folder / "adapter_model.safetensors"))
+    save_file({k: v for k, v in weights.items() if ".classifier." not in k}, str(folder / "adapter_model.safetensors"))
+    with pytest.raises(ValueError, match="adapter_model.safetensors holds no classification head: save the adapter with modules_to_save"):
+        make(folder, device="cpu")
+
+
 def test_an_adapter_folder_without_safetensors_weights_is_refused(tmp_path):
     # a LoRA adapter saved as a pickle (adapter_model.bin) or copied without its weights
     folder = tmp_path / "adapter"
