@@ -120,3 +120,27 @@ def test_a_corpus_without_a_train_split_is_trained_on_and_test_splits_never_are(
     persona_user = "hi , how are you today ?"
     assert persona_user in {t.user for t in load_bank(data_dir, "train", 32).triples}
     assert persona_user not in {t.user for t in load_bank(data_dir, "validation", 32).triples}
+
+
+def test_held_out_dialogues_that_repeat_a_train_dialogue_are_left_out_and_counted(fixtures, tmp_path):
+    """DailyDialog's validation split repeats 77 of its train dialogues: held-out figures (the
+    predictor's accuracy, the policies' BLEU) would partly measure what the models learned."""
+    data = shutil.copytree(fixtures / "dailydialog", tmp_path / "dailydialog")
+    train = {f"dialogues{part}train.txt" for part in ("_", "_emotion_", "_act_")}
+    first = [(data / "train" / name).read_text().splitlines(keepends=True)[0] for name in sorted(train)]
+    for name, line in zip(sorted(train), first):  # the validation split gets train's first dialogue, in capitals
+        valid = data / "validation" / name.replace("train", "validation")
+        upper = line.upper().replace("__EOU__", "__eou__") if name == "dialogues_train.txt" else line
+        valid.write_text(upper + valid.read_text())
+    (held_out,) = held_out_sources(dialogue_sources(find_corpora(tmp_path)))
+    unfiltered = next(s for s in find_corpora(tmp_path) if s.split == "validation").read()
+    corpus = held_out.read()
+    assert len(corpus.dialogues) == len(unfiltered.dialogues) - 1
+    assert corpus.skipped.as_dict()["repeats a train dialogue"] == {"count": 1, "first": [unfiltered.dialogues[0].id]}
+
+
+def test_a_corpus_in_both_of_its_places_is_read_once(fixtures, tmp_path):
+    shutil.copytree(fixtures / "dailydialog", tmp_path / "dailydialog")
+    shutil.copytree(fixtures / "dailydialog", tmp_path / "ijcnlp_dailydialog")
+    found = [(s.corpus, s.split, s.path) for s in find_corpora(tmp_path)]
+    assert found == [("dailydialog", split, tmp_path / "dailydialog" / split) for split in ("train", "validation")]

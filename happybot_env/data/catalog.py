@@ -13,7 +13,7 @@ The layout is the one the original publishers' archives unpack to (``../shared/d
 from __future__ import annotations
 
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from functools import partial
 from pathlib import Path
 
@@ -22,7 +22,7 @@ from .chitchat import read_chitchat
 from .dailydialog import read_dailydialog
 from .empathetic import read_empathetic_dialogues
 from .personachat import read_personachat
-from .schema import DialogueCorpus, SentimentCorpus
+from .schema import Dialogue, DialogueCorpus, SentimentCorpus
 from .sst2 import read_sst2_glue, read_sst2_sentences, read_sst2_trees
 
 DIALOGUE_CORPORA = ("empatheticdialogues", "dailydialog", "personachat", "chitchat")
@@ -66,13 +66,10 @@ def find_corpora(data_dir: str | Path) -> list[Source]:
             split = path.parent.name
             if path.name == f"dialogues_{split}.txt":
                 sources.append(Source("dailydialog", split, path.parent, partial(read_dailydialog, path.parent, split)))
-    found_personachat: set[str] = set()
     for suffix in ("_self_original_no_cands.txt", "_self_original.txt"):
         for path in sorted((data_dir / "personachat").glob(f"*{suffix}")):
             split = path.name.removesuffix(suffix)
-            if split not in found_personachat:
-                found_personachat.add(split)
-                sources.append(Source("personachat", split, path, partial(read_personachat, path, split)))
+            sources.append(Source("personachat", split, path, partial(read_personachat, path, split)))
     for folder in (data_dir / "sst2" / "glue", data_dir / "SST-2"):
         for path in sorted(folder.glob("*.tsv")):
             if path.name == "test.tsv":  # GLUE's test sentences come without labels (columns index, sentence)
@@ -85,7 +82,12 @@ def find_corpora(data_dir: str | Path) -> list[Source]:
         sources.append(Source("sst2/trees", path.stem, path, partial(read_sst2_trees, path)))
     if not sources:
         raise NoCorpusFound(data_dir)
-    return sources
+    # one source a split: a corpus found in both of its places (dailydialog/ and ijcnlp_dailydialog/,
+    # two PersonaChat variants) would otherwise be read twice, its dialogues counted twice
+    first: dict[tuple[str, str], Source] = {}
+    for source in sources:
+        first.setdefault((source.corpus, source.split), source)
+    return list(first.values())
 
 
 def dialogue_sources(sources: list[Source]) -> list[Source]:
@@ -103,8 +105,36 @@ def training_sources(sources: list[Source]) -> list[Source]:
 
 
 def held_out_sources(sources: list[Source]) -> list[Source]:
-    """The validation splits (whatever each corpus calls them) of the corpora that also have a train split."""
-    return [s for s in sources if s.split in VALIDATION_SPLITS and _has_train(s, sources)]
+    """The validation splits (whatever each corpus calls them) of the corpora that also have a train
+    split, each read without the dialogues that its train split holds word for word.
+
+    DailyDialog's validation split repeats 77 of its 1,000 dialogues from train: a model scored on
+    them is scored on what it learned.
+    """
+    held_out = []
+    for source in sources:
+        if source.split in VALIDATION_SPLITS and _has_train(source, sources):
+            train = [other for other in sources if other.corpus == source.corpus and other.split == "train"]
+            held_out.append(replace(source, read=partial(_read_unseen, source.read, train)))
+    return held_out
+
+
+def _read_unseen(read: Callable[[], DialogueCorpus], train: list[Source]) -> DialogueCorpus:
+    corpus = read()
+    seen = {_words(dialogue) for source in train for dialogue in source.read().dialogues}
+    unseen = []
+    for dialogue in corpus.dialogues:
+        if _words(dialogue) in seen:
+            corpus.skipped.add("repeats a train dialogue", dialogue.id)
+        else:
+            unseen.append(dialogue)
+    corpus.dialogues = unseen
+    return corpus
+
+
+def _words(dialogue: Dialogue) -> tuple[str, ...]:
+    """A dialogue's turns, in lower case with single spaces: the copies differ in spacing at most."""
+    return tuple(" ".join(turn.text.lower().split()) for turn in dialogue.turns)
 
 
 def _has_train(source: Source, sources: list[Source]) -> bool:
