@@ -23,8 +23,17 @@ def test_sentence_level(fixtures):
     assert corpus.split == "dev"
     assert [(e.text, e.label) for e in corpus.examples] == [
         ("a delight from start to finish .", POSITIVE),
-        ("a tedious mess -lrb- sadly -rrb- .", NEGATIVE),
+        ("a tedious mess ( sadly ) .", NEGATIVE),  # as GLUE writes it, which the classifier trains on
     ]
+
+
+def test_penn_treebank_escapes_read_as_glue_writes_them(write):
+    """The sentence-level and tree files keep the treebank's escapes; 49 of the 872 dev sentences
+    differed from the same sentences in GLUE's files, the classifier's training text."""
+    path = write("stsa.binary.dev", "0 \\/ but daphne -LSB- sic -RSB- \\/ -lcb- x -rcb- \\* .\n")
+    assert read_sst2_sentences(path).examples[0].text == "/ but daphne [ sic ] / { x } * ."
+    path = write("dev.txt", "(1 (2 writer\\/director) (1 (2 -lrb-) (1 bad) (2 -RRB-)))\n")
+    assert read_sst2_trees(path).examples[0].text == "writer/director ( bad )"
 
 
 def test_trees_map_root_labels_and_drop_neutral(fixtures):
@@ -51,10 +60,13 @@ def test_trees_unescape_brackets(fixtures):
         (read_sst2_sentences, "stsa.binary.train", "1 good\npositive great\n", 2, "label must be 0 or 1"),
         (read_sst2_sentences, "stsa.binary.train", "1\n", 1, "found no sentence"),
         (read_sst2_trees, "train.txt", "(3 (2 a) (4 film)\n", 1, "1 unclosed"),
-        (read_sst2_trees, "train.txt", "(3 (2 a)) (4 film))\n", 1, r"unbalanced '\)'"),
+        (read_sst2_trees, "train.txt", "(3 (2 a)) (4 film))\n", 1, r"text after the tree's closing '\)' \(token 7\)"),
         (read_sst2_trees, "train.txt", "not a tree\n", 1, "expected a bracketed tree"),
         (read_sst2_trees, "train.txt", "(\u00b3 (2 a) (4 film))\n", 1, "expected a bracketed tree"),
         (read_sst2_trees, "train.txt", "(7 (2 a) (4 film))\n", 1, "root label must be 0-4"),
+        (read_sst2_trees, "train.txt", "(3 (2 a) (4 film)) (0 (0 awful))\n", 1, r"text after the tree's closing '\)' \(token 11\)"),
+        (read_sst2_trees, "train.txt", "(3 (2 a) (4 film)) junk\n", 1, "text after the tree's closing"),
+        (read_sst2_trees, "train.txt", "(3 (2) (4))\n", 1, "the tree has no words"),
     ],
 )
 def test_malformed_lines_name_file_and_line(write, reader, name, content, line, message):

@@ -17,7 +17,14 @@ from .schema import NEGATIVE, POSITIVE, CorpusFormatError, SentimentCorpus, Sent
 
 NAME = "sst2"
 TREE_TOKEN = re.compile(r"\(|\)|[^\s()]+")
-PTB_ESCAPES = {"-LRB-": "(", "-RRB-": ")"}
+# the Penn Treebank's escapes, which the sentence-level and tree files keep and GLUE's files do not:
+# unescaped, a dev sentence reads as the classifier's GLUE training text does
+PTB_BRACKETS = {"-lrb-": "(", "-rrb-": ")", "-lsb-": "[", "-rsb-": "]", "-lcb-": "{", "-rcb-": "}"}
+
+
+def unescape_ptb(token: str) -> str:
+    """``-LRB-`` / ``-lrb-`` -> ``(`` (and the square and curly brackets), ``\\/`` -> ``/``, ``\\*`` -> ``*``."""
+    return PTB_BRACKETS.get(token.lower(), token).replace("\\/", "/").replace("\\*", "*")
 
 
 def _binary_label(value: str, path: Path, number: int) -> int:
@@ -56,7 +63,7 @@ def read_sst2_sentences(path: str | Path, split: str | None = None) -> Sentiment
         label, _, text = line.partition(" ")
         if not text.strip():
             raise CorpusFormatError(path, "expected '<label> <sentence>', found no sentence", number)
-        examples.append(SentimentExample(text.strip(), _binary_label(label, path, number)))
+        examples.append(SentimentExample(" ".join(map(unescape_ptb, text.split())), _binary_label(label, path, number)))
     return SentimentCorpus(
         name=f"{NAME}/sentence_level", split=split or path.name.rsplit(".", 1)[-1], source=str(path), examples=examples
     )
@@ -73,12 +80,14 @@ def _parse_tree(line: str, path: Path, number: int) -> tuple[int, list[str]]:
             depth += 1
         elif token == ")":
             depth -= 1
-            if depth < 0:
-                raise CorpusFormatError(path, f"unbalanced ')' at token {i + 1}", number)
+            if depth == 0 and i < len(tokens) - 1:  # a second tree, or words, would be read into this one
+                raise CorpusFormatError(path, f"text after the tree's closing ')' (token {i + 1})", number)
         elif tokens[i - 1] != "(":  # a label follows '(' directly; anything else is a word
-            leaves.append(PTB_ESCAPES.get(token, token))
+            leaves.append(unescape_ptb(token))
     if depth != 0:
         raise CorpusFormatError(path, f"{depth} unclosed '(' at the end of the tree", number)
+    if not leaves:
+        raise CorpusFormatError(path, "the tree has no words", number)
     return int(tokens[1]), leaves
 
 
