@@ -24,6 +24,7 @@ from happybot_env.data import (
     policy_triples,
     situation_sentiment,
 )
+from happybot_env.data.io import read_lines
 
 from .training import LabelledText
 
@@ -52,13 +53,18 @@ def classifier_data(sources: list[Source]) -> tuple[list[LabelledText], dict[str
     ed = {s.split: s for s in sources if s.corpus == "empatheticdialogues"}
     if sst_train is None or "train" not in ed:
         raise FileNotFoundError("the classifier trains on SST-2 and EmpatheticDialogues: the data directory lacks one")
-    train = [LabelledText(e.text, e.label) for e in sst_train.read().examples]
-    train += [LabelledText(e.text, e.label) for e in situation_sentiment(ed["train"].read()).examples]
+    def examples(source: Source, situations: bool = False) -> list[LabelledText]:
+        corpus = situation_sentiment(source.read()) if situations else source.read()
+        if not corpus.examples:  # an empty dev file would read as an accuracy of 0.0
+            raise ValueError(f"{source.path} holds no {'situations' if situations else 'examples'}")
+        return [LabelledText(e.text, e.label) for e in corpus.examples]
+
+    train = examples(sst_train) + examples(ed["train"], situations=True)
     valid = {}
     if sst_dev is not None:
-        valid["sst2_dev"] = [LabelledText(e.text, e.label) for e in sst_dev.read().examples]
+        valid["sst2_dev"] = examples(sst_dev)
     if "valid" in ed:
-        valid["ed_situations_valid"] = [LabelledText(e.text, e.label) for e in situation_sentiment(ed["valid"].read()).examples]
+        valid["ed_situations_valid"] = examples(ed["valid"], situations=True)
     used = [f"{sst_train.corpus} train ({sst_train.path})", f"empatheticdialogues train situations ({ed['train'].path})"]
     return train, valid, {"train": used, "train_examples": len(train), "validation": {k: len(v) for k, v in valid.items()}}
 
@@ -66,16 +72,17 @@ def classifier_data(sources: list[Source]) -> tuple[list[LabelledText], dict[str
 def user_turn_labels(path: str | Path) -> dict[tuple[str, str, str], list[float | None]]:
     """Read a labels file: ``{(corpus, split, dialogue id): P(positive) per turn, None for system turns}``."""
     labels = {}
-    with open(path, encoding="utf-8") as f:
-        for number, line in enumerate(f, start=1):
-            try:
-                row = json.loads(line)
-                positive = row["positive"]
-                labels[(row["corpus"], row["split"], row["dialogue"])] = positive
-            except (json.JSONDecodeError, KeyError, TypeError) as e:
-                raise ValueError(f"{path}, line {number}: not a HappyBot labels row ({e})") from None
-            if not isinstance(positive, list) or not all(_is_score(p) or p is None for p in positive):
-                raise ValueError(f"{path}, line {number}: field positive must be a list of finite scores (null for system turns)")
+    for number, line in read_lines(path):  # a byte that is not UTF-8 is an error naming its line too
+        try:
+            row = json.loads(line)
+            positive, key = row["positive"], (row["corpus"], row["split"], row["dialogue"])
+        except (json.JSONDecodeError, KeyError, TypeError) as e:
+            raise ValueError(f"{path}, line {number}: not a HappyBot labels row ({e})") from None
+        if not isinstance(positive, list) or not all(p is None or (_is_score(p) and 0 <= p <= 1) for p in positive):
+            raise ValueError(f"{path}, line {number}: field positive must be a list of probabilities in [0, 1] (null for system turns)")
+        if key in labels:  # which of the two rows was meant cannot be told
+            raise ValueError(f"{path}, line {number}: a second row for {' '.join(map(str, key))}")
+        labels[key] = positive
     return labels
 
 
@@ -84,10 +91,14 @@ def _is_score(value) -> bool:
 
 
 def lookahead_examples(corpus: DialogueCorpus, labels: dict, corpus_name: str) -> Iterable[LabelledText]:
-    """``[u_i; s_i]`` -> the label of ``u_i+1``, for every labelled next user turn."""
+    """``[u_i; s_i]`` -> the label of ``u_i+1``, for every labelled next user turn. A dialogue the
+    labels do not cover is counted in ``corpus.skipped``; if they cover none, they are another corpus's."""
+    unlabelled = 0
     for dialogue in corpus.dialogues:
         positive = labels.get((corpus_name, corpus.split, dialogue.id))
         if positive is None:
+            unlabelled += 1
+            corpus.skipped.add("no labels", dialogue.id)
             continue
         if len(positive) != len(dialogue.turns):
             raise ValueError(
@@ -98,21 +109,31 @@ def lookahead_examples(corpus: DialogueCorpus, labels: dict, corpus_name: str) -
             p = positive[triple.response_turn + 1] if triple.next_user is not None else None
             if p is not None:
                 yield LabelledText(triple.response, int(p >= 0.5), user=triple.user)
+    if corpus.dialogues and unlabelled == len(corpus.dialogues):
+        raise ValueError(
+            f"the labels cover none of the {unlabelled} dialogues of {corpus_name} {corpus.split} ({corpus.source}): "
+            "label this data folder with `train.py label`"
+        )
 
 
 def predictor_data(sources: list[Source], labels: dict) -> tuple[list[LabelledText], dict[str, list[LabelledText]], dict]:
     """``(train, validation sets, description)`` for the look-ahead predictor."""
     dialogues = dialogue_sources(sources)
-    train, valid, used = [], {}, []
+    train, valid, used, skipped = [], {}, [], {}
     for source in training_sources(dialogues):
-        examples = list(lookahead_examples(source.read(), labels, source.corpus))
+        corpus = source.read()
+        examples = list(lookahead_examples(corpus, labels, source.corpus))
         train += examples
         used.append(f"{source.corpus} {source.split} ({source.path}): {len(examples)} examples")
+        skipped[f"{source.corpus} {source.split}"] = corpus.skipped.as_dict()
     for source in held_out_sources(dialogues):
-        if examples := list(lookahead_examples(source.read(), labels, source.corpus)):
+        corpus = source.read()
+        if examples := list(lookahead_examples(corpus, labels, source.corpus)):
             valid[f"{source.corpus}_{source.split}"] = examples
+        skipped[f"{source.corpus} {source.split}"] = corpus.skipped.as_dict()
     if not train:
         raise ValueError("no labelled look-ahead examples: are the labels from the same data directory?")
     if valid:
         valid["all_validation"] = [e for examples in list(valid.values()) for e in examples]
-    return train, valid, {"train": used, "train_examples": len(train), "validation": {k: len(v) for k, v in valid.items()}}
+    described = {"train": used, "train_examples": len(train), "validation": {k: len(v) for k, v in valid.items()}}
+    return train, valid, described | {"skipped_dialogues": {k: v for k, v in skipped.items() if v}}

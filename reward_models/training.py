@@ -185,6 +185,10 @@ def fine_tune(
     ``config.checkpoint_every`` steps; ``resume`` continues from it exactly (weights, optimizer,
     schedule, RNGs and the order of the epoch's remaining batches), as if never stopped.
     """
+    if not train:
+        raise ValueError("no training examples")
+    if empty := [name for name, examples in valid.items() if not examples]:
+        raise ValueError(f"validation set(s) {', '.join(empty)} hold no examples: their accuracy would read 0.0")
     rng = random.Random(config.seed)
     torch.manual_seed(config.seed)
     device = resolve_device(config.device)

@@ -159,8 +159,8 @@ def test_a_malformed_labels_row_names_its_file_and_line(tmp_path, row, message):
 
 
 def test_predictor_holds_out_validation_splits(fixtures, tmp_path):
-    sources = find_corpora(fixtures)
-    label_user_turns([s for s in sources if s.corpus in ("dailydialog", "personachat")], make("vader"), tmp_path / "l.jsonl", quiet=True)
+    sources = [s for s in find_corpora(fixtures) if s.corpus in ("dailydialog", "personachat")]
+    label_user_turns(sources, make("vader"), tmp_path / "l.jsonl", quiet=True)
     train, valid, used = predictor_data(sources, user_turn_labels(tmp_path / "l.jsonl"))
     assert len(train) == 2 + 1  # DailyDialog train + PersonaChat's only split
     assert valid == {}  # the one-exchange validation dialogue has no next user turn
@@ -187,6 +187,44 @@ def test_labels_from_another_copy_are_refused(fixtures):
     corpus = next(s for s in find_corpora(fixtures) if (s.corpus, s.split) == ("empatheticdialogues", "train")).read()
     with pytest.raises(ValueError, match="cover 2 turns, the dialogue has 4"):
         list(lookahead_examples(corpus, {("empatheticdialogues", "train", "hit:1_conv:2"): [0.5, None]}, "empatheticdialogues"))
+
+
+@pytest.mark.parametrize(
+    "content, message",
+    [
+        ('{"corpus": "c", "split": "train", "dialogue": "d", "positive": [7.5, null]}\n', r"line 1: field positive must be a list of probabilities in \[0, 1\]"),
+        ('{"corpus": "c", "split": "train", "dialogue": "d", "positive": [-0.1]}\n', r"line 1: field positive must be a list of probabilities"),
+        ('{"corpus": "c", "split": "train", "dialogue": "d", "positive": [0.1]}\n' * 2, "line 2: a second row for c train d"),
+        (b'{"corpus": "c\xff"}\n', "line 1: byte 0xff at column 14 is not valid UTF-8"),
+    ],
+)
+def test_a_labels_file_with_scores_out_of_range_repeated_rows_or_bad_bytes_is_refused_naming_its_line(tmp_path, content, message):
+    path = tmp_path / "labels.jsonl"
+    path.write_bytes(content if isinstance(content, bytes) else content.encode())
+    with pytest.raises(ValueError, match=message) as error:
+        user_turn_labels(path)
+    assert str(error.value).startswith(str(path))
+
+
+def test_labels_that_cover_no_dialogue_of_a_split_are_refused_and_partial_cover_is_counted(fixtures):
+    source = next(s for s in find_corpora(fixtures) if (s.corpus, s.split) == ("empatheticdialogues", "train"))
+    with pytest.raises(ValueError, match=r"the labels cover none of the 2 dialogues of empatheticdialogues train \(.*train.csv\): label this data folder"):
+        list(lookahead_examples(source.read(), {}, "empatheticdialogues"))
+    corpus = source.read()
+    first = corpus.dialogues[0]
+    labelled = {("empatheticdialogues", "train", first.id): [0.9 if t.role == "user" else None for t in first.turns]}
+    assert list(lookahead_examples(corpus, labelled, "empatheticdialogues"))
+    assert corpus.skipped.as_dict()["no labels"] == {"count": 1, "first": [corpus.dialogues[1].id]}
+
+
+def test_an_empty_validation_file_is_refused_not_scored_0(fixtures, tmp_path):
+    """An accuracy over no examples read 0.0, and its majority-class rate 0.0, as if measured."""
+    data = shutil.copytree(fixtures, tmp_path / "data")
+    (data / "sst2" / "sentence_level" / "stsa.binary.dev").write_text("")
+    with pytest.raises(ValueError, match=r"stsa.binary.dev holds no examples$"):
+        classifier_data(find_corpora(data))
+    with pytest.raises(ValueError, match=r"^validation set\(s\) sst2_dev hold no examples"):
+        fine_tune([LabelledText("good", 1)], {"sst2_dev": []}, FineTuneConfig(device="cpu"))
 
 
 def test_atomic_directory_keeps_the_old_folder_when_writing_fails(tmp_path):
