@@ -271,7 +271,7 @@ def run_classifier(args: argparse.Namespace) -> int:
 def run_label(args: argparse.Namespace) -> int:
     """Label every user turn of the dialogue corpora with the classifier (VADER on the default corpus)."""
     import reward_models
-    from happybot_env.data import dialogue_sources
+    from happybot_env.data import dialogue_sources, held_out_sources, training_sources
     from reward_models.labelling import label_user_turns
 
     run = open_run(args)
@@ -279,7 +279,8 @@ def run_label(args: argparse.Namespace) -> int:
         raise FileExistsError(f"{run / 'predictor'} was trained on {run / 'labels.jsonl'}: delete the predictor to label again, or use another --run")
     spec = args.classifier or ("vader" if not args.data_dir else run / "classifier" if (run / "classifier").is_dir() else "current")
     classifier = reward_models.make(spec, **({} if spec == "vader" else {"device": args.device}))
-    counts = label_user_turns(dialogue_sources(sources_for(args)), classifier, run / "labels.jsonl", quiet=args.quiet)
+    dialogues = dialogue_sources(sources_for(args))  # what the predictor reads: test splits never are
+    counts = label_user_turns(training_sources(dialogues) + held_out_sources(dialogues), classifier, run / "labels.jsonl", quiet=args.quiet)
     update_metrics(run, "label", {"classifier": str(spec), "user_turns": counts})
     print(json.dumps({"saved": str(run / "labels.jsonl"), "classifier": str(spec), "user_turns": counts}, indent=2))
     return 0
@@ -592,9 +593,10 @@ def run_folder(text: str) -> Path:
     return path
 
 
-def add_data_dir(parser: argparse.ArgumentParser) -> None:
+def add_data_dir(parser: argparse.ArgumentParser, in_a_run: bool = True) -> None:
+    default = "the run's, else the built-in chit-chat corpus" if in_a_run else "the built-in chit-chat corpus"
     parser.add_argument("--data-dir", type=existing_folder, default=None,
-                        help="folder holding the real corpora (see README); default: the run's, else the built-in chit-chat corpus")
+                        help=f"folder holding the real corpora (see README); default: {default}")
 
 
 def add_run(parser: argparse.ArgumentParser) -> None:
@@ -712,7 +714,7 @@ def build_parser() -> argparse.ArgumentParser:
         return sub
 
     data = stages.add_parser("data", help="corpus statistics as JSON", description=run_data.__doc__)
-    add_data_dir(data)  # reads corpora only: no run folder, device or seed
+    add_data_dir(data, in_a_run=False)  # reads corpora only: no run folder, device or seed
     data.set_defaults(run_stage=run_data)
     add_fine_tune(stage("classifier", run_classifier, "train the sentiment classifier"), lr=5e-5)
     stage("label", run_label, "label the user turns").add_argument(

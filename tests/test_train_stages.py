@@ -458,6 +458,8 @@ def test_every_stage_has_help():
     for stage in ("data", "classifier", "label", "predictor", "mle", "rl", "evaluate", "chat", "sb3", "pipeline", "compare"):
         result = train(stage, "--help")
         assert result.returncode == 0 and "usage:" in result.stdout, stage
+        # data takes no --run, so its corpus cannot default to a run's
+        assert ("the run's" in result.stdout) == ("--run" in result.stdout and "--data-dir" in result.stdout), stage
 
 
 @pytest.mark.parametrize("stage", ["mle", "rl"])
@@ -492,3 +494,16 @@ def test_a_reward_model_failing_in_rl_is_a_clean_error_naming_its_update(tmp_pat
     assert cli.main(["rl", "--reward", "broken", "--run", str(tmp_path), *TINY]) == 2
     assert "error: update 1: reward model 'broken' returned NaN or infinite scores" in capsys.readouterr().err
     assert not (tmp_path / "rl_broken" / "policy").exists()
+
+
+def test_label_reads_what_the_predictor_reads_and_never_a_test_split(fixtures, tmp_path):
+    import train as cli
+
+    data = shutil.copytree(fixtures, tmp_path / "data")
+    shutil.copyfile(data / "empatheticdialogues" / "valid.csv", data / "empatheticdialogues" / "test.csv")
+    assert cli.main(["label", "--classifier", "vader", "--data-dir", str(data), "--run", str(tmp_path / "run"), "--quiet"]) == 0
+    rows = [json.loads(line) for line in (tmp_path / "run" / "labels.jsonl").read_text().splitlines()]
+    assert {(r["corpus"], r["split"]) for r in rows} == {
+        ("empatheticdialogues", "train"), ("empatheticdialogues", "valid"), ("dailydialog", "train"),
+        ("dailydialog", "validation"), ("personachat", "valid"),
+    }
