@@ -33,6 +33,9 @@ def test_reads_the_original_nine_column_form(fixtures):
         ("c1,\u00b9,sad,s,,hello,,\n", 2, "utterance_idx must be a positive integer"),
         ("c1,1,hangry,s,,hello,,\n", 2, "unknown emotion 'hangry'"),
         ("c1,1,sad,s,,a,,\nc2,1,sad,s,,b,,\nc1,2,sad,s,,c,,\n", 4, "conversation c1 appears again"),
+        (",1,sad,s,,hello,,\n", 2, "field conv_id is empty"),
+        ("c1,1,sad,s,,hello,,\nc1,2,sad,s,,  ,,\n", 3, "field utterance is empty"),
+        ("c1,1,sad,s,,hello,,\nc1,2,joyful,s,,hi,,\n", 3, "field context 'joyful' differs from 'sad' earlier in conversation c1"),
     ],
 )
 def test_malformed_lines_name_file_and_line(write, body, line, message):

@@ -38,6 +38,8 @@ def test_candidates_and_partner_persona_are_accepted(write):
         ("1 hi\tyo\n3 bye\tcya\n", 2, "line number 3 does not follow 1"),
         ("hi\tyo\n", 1, "line must start with its number"),
         ("\u00b9 hi\tyo\n", 1, "line must start with its number"),  # a digit to isdigit, not to int
+        ("1 hi\tyo\n2 how are you ?\t \n", 2, "the self turn is empty"),
+        ("1  \tyo\n", 1, "the partner turn is empty"),
     ],
 )
 def test_malformed_lines_name_file_and_line(write, content, line, message):

@@ -57,6 +57,7 @@ def test_trees_unescape_brackets(fixtures):
         (read_sst2_glue, "train.tsv", "sentence\n a film\n", 1, r"header lacks column\(s\) label"),
         (read_sst2_glue, "train.tsv", "sentence\tlabel\nfine\t2\n", 2, "label must be 0 or 1, found '2'"),
         (read_sst2_glue, "train.tsv", "sentence\tlabel\nno label here\n", 2, "expected 2 tab-separated fields, found 1"),
+        (read_sst2_glue, "train.tsv", "sentence\tlabel\n \t1\n", 2, "field sentence is empty"),
         (read_sst2_sentences, "stsa.binary.train", "1 good\npositive great\n", 2, "label must be 0 or 1"),
         (read_sst2_sentences, "stsa.binary.train", "1\n", 1, "found no sentence"),
         (read_sst2_trees, "train.txt", "(3 (2 a) (4 film)\n", 1, "1 unclosed"),

@@ -60,12 +60,18 @@ def dialogues_from_rows(rows: Iterable[Row], source: str, unit: str = "line") ->
         def fail(message: str, row: Row = row) -> CorpusFormatError:
             return CorpusFormatError(source, message, row.number, unit)
 
+        if not str(row.conv_id).strip():
+            raise fail("field conv_id is empty")
         if not is_number(str(row.utterance_idx)):
             raise fail(f"field utterance_idx must be a positive integer, found {row.utterance_idx!r}")
         if row.context not in ED_EMOTION_SENTIMENT:
             raise fail(f"field context holds unknown emotion {row.context!r}")
+        if not _unescape(row.utterance).strip():
+            raise fail("field utterance is empty")
         if current and row.conv_id != current[-1].conv_id:
             close_conversation()
+        if current and row.context != current[0].context:  # a conversation has one emotion: which would be its label?
+            raise fail(f"field context {row.context!r} differs from {current[0].context!r} earlier in conversation {row.conv_id}")
         if not current:
             if row.conv_id in seen:
                 raise fail(f"conversation {row.conv_id} appears again after other conversations")

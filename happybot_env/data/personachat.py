@@ -64,6 +64,8 @@ def read_personachat(path: str | Path, split: str | None = None) -> DialogueCorp
                 path, f"expected '<partner>\\t<self>' (2 or 4 tab-separated fields), found {len(fields)}", number
             )
         partner, own = fields[0].strip(), fields[1].strip()
+        if not partner or not own:
+            raise CorpusFormatError(path, f"the {'partner' if not partner else 'self'} turn is empty", number)
         if partner == SILENCE:
             skipped.add("__SILENCE__ placeholder for the partner (the system spoke first)", f"{path}:{number}")
         else:

@@ -49,6 +49,8 @@ def read_sst2_glue(path: str | Path, split: str | None = None) -> SentimentCorpu
         fields = line.split("\t")
         if len(fields) != len(header):
             raise CorpusFormatError(path, f"expected {len(header)} tab-separated fields, found {len(fields)}", number)
+        if not fields[text_col].strip():
+            raise CorpusFormatError(path, "field sentence is empty", number)
         examples.append(SentimentExample(fields[text_col].strip(), _binary_label(fields[label_col], path, number)))
     return SentimentCorpus(name=f"{NAME}/glue", split=split or path.stem, source=str(path), examples=examples)
 
