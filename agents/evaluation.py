@@ -1,10 +1,11 @@
 """Evaluation of the four systems of the paper's Table 2 on held-out contexts.
 
 Each system answers every context greedily. The figures: BLEU (sacrebleu, against the gold
-responses), distinct-1 and distinct-2 (distinct n-grams over all n-grams of all
-responses), average length in words, the share of responses that repeat an earlier one word for word
-(``repeated_responses``: 1 - distinct responses / responses, so 4 identical responses give 0.75) and the most frequent responses, which together expose a policy that
-games its reward with one generic phrase, and the mean ``current``, ``lookahead`` and VADER scores.
+responses), distinct-1 and distinct-2 (distinct n-grams over all n-grams of all responses), average
+length in words, the share of responses that repeat an earlier one word for word
+(``repeated_responses``: 1 - distinct responses / responses, so 4 identical responses give 0.75)
+and the most frequent responses, which together expose a policy that games its reward with one
+generic phrase, and the mean ``current``, ``lookahead`` and VADER scores.
 
 One more figure exposes a policy that games the look-ahead reward with cheer:
 ``positive_to_negative``, the share of replies that the ``current`` classifier scores positive among
