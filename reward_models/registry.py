@@ -38,7 +38,7 @@ def register(
         raise TypeError("give exactly one of reward= or factory=")
     if reward is not None:
         _refuse_a_class(reward, f"register({name!r}, ...)")
-        if not isinstance(reward, RewardModel) and not callable(reward):  # an alias ("current") would fail at the first score
+        if not callable(reward):  # a RewardModel is callable too; an alias ("current") would fail at the first score
             raise TypeError(f"register({name!r}, ...) was given {type(reward).__name__} {reward!r}: "
                             "give a RewardModel or a callable fn(users, responses) -> floats")
     if name in _registry and not overwrite:
