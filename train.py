@@ -281,7 +281,8 @@ def run_label(args: argparse.Namespace) -> int:
     classifier = reward_models.make(spec, **({} if spec == "vader" else {"device": args.device}))
     dialogues = dialogue_sources(sources_for(args))  # what the predictor reads: test splits never are
     counts = label_user_turns(training_sources(dialogues) + held_out_sources(dialogues), classifier, run / "labels.jsonl", quiet=args.quiet)
-    update_metrics(run, "label", {"classifier": str(spec), "user_turns": counts})
+    # the predictor learns from these labels, so it inherits the licences of the model that made them
+    update_metrics(run, "label", {"classifier": str(spec), "licences": list(classifier.licences), "user_turns": counts})
     print(json.dumps({"saved": str(run / "labels.jsonl"), "classifier": str(spec), "user_turns": counts}, indent=2))
     return 0
 
@@ -298,7 +299,10 @@ def run_predictor(args: argparse.Namespace) -> int:
     sources = dialogue_sources(sources_for(args))
     train, valid, data = predictor_data(sources, user_turn_labels(labels_path))
     data["labels"] = str(labels_path)
-    return train_reward_model(args, "predictor", train, valid, data, sorted({LICENCES[s.corpus] for s in sources}))
+    licences = {LICENCES[s.corpus] for s in sources}
+    if not args.labels:  # the run's own labels: the label stage recorded whose licences they carry
+        licences |= set(read_metrics(args.run).get("label", {}).get("licences", []))
+    return train_reward_model(args, "predictor", train, valid, data, sorted(licences))
 
 
 # -- policy stages ------------------------------------------------------------------------------------

@@ -38,6 +38,9 @@ def failures_named(name: str) -> Iterator[None]:
 
 class RewardModel(abc.ABC):
     name: str = "reward model"
+    licences: tuple[str, ...] = ()
+    """The licences of the model and of the data it learned from, where known: a model trained on
+    labels this one makes inherits them."""
 
     @abc.abstractmethod
     def score(self, users: Sequence[str], responses: Sequence[str]) -> torch.Tensor:

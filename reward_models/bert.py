@@ -152,6 +152,7 @@ class SequenceClassifierReward(RewardModel):
         max_length: int = 128,
         batch_size: int | None = None,
         device: str | torch.device = "auto",
+        licences: Sequence[str] = (),
     ) -> None:
         if input not in INPUTS:
             raise ValueError(f"input must be one of {INPUTS}, got {input!r}")
@@ -161,6 +162,7 @@ class SequenceClassifierReward(RewardModel):
         self.tokenizer = tokenizer
         self.input = input
         self.name = name
+        self.licences = tuple(licences)
         self.positive = list(positive)
         shortest = tokenizer.num_special_tokens_to_add(pair=input == "pair") + 1
         if max_length < shortest:
@@ -198,6 +200,9 @@ class SequenceClassifierReward(RewardModel):
             raise FileNotFoundError(f"reward model folder {folder} does not exist")
         metadata_path = folder / METADATA_FILE
         metadata = read_json_object(metadata_path) if metadata_path.is_file() else {}
+        licences = metadata.get("licences", [])
+        if not isinstance(licences, list) or not all(isinstance(licence, str) for licence in licences):
+            raise ValueError(f"{metadata_path}: field licences must be a list of strings")
         model = load_classifier(folder)
         has_tokenizer = (folder / "tokenizer_config.json").is_file()
         tokenizer = AutoTokenizer.from_pretrained(folder, local_files_only=True) if has_tokenizer else load_tokenizer()
@@ -232,6 +237,7 @@ class SequenceClassifierReward(RewardModel):
             max_length=max_length,
             batch_size=batch_size,
             device=device,
+            licences=licences,
         )
 
     @property

@@ -18,6 +18,7 @@ class VaderReward(RewardModel):
     """
 
     name = "vader"
+    licences = ("vaderSentiment: MIT",)
 
     def __init__(self) -> None:
         self.analyzer = SentimentIntensityAnalyzer()

@@ -37,3 +37,8 @@ def test_artifacts_are_small_safetensors_with_their_provenance(name):
     metadata = json.loads((folder / "happybot.json").read_text())
     assert metadata["input"] == ("response" if name == "current" else "pair")
     assert metadata["accuracy"] and metadata["data"]["train"] and metadata["licences"]
+
+
+def test_lookahead_carries_the_licences_of_current_whose_labels_it_learned():
+    current, lookahead = (reward_models.make(name, device="cpu") for name in ("current", "lookahead"))
+    assert set(current.licences) <= set(lookahead.licences)

@@ -8,6 +8,7 @@ import signal
 import subprocess
 import sys
 import time
+from pathlib import Path
 
 import pytest
 import torch
@@ -507,3 +508,26 @@ def test_label_reads_what_the_predictor_reads_and_never_a_test_split(fixtures, t
         ("empatheticdialogues", "train"), ("empatheticdialogues", "valid"), ("dailydialog", "train"),
         ("dailydialog", "validation"), ("personachat", "valid"),
     }
+
+
+def test_the_predictor_inherits_the_licences_of_the_model_that_labelled_its_data(fixtures, tmp_path, tiny_bert):
+    import train as cli
+
+    licensed = shutil.copytree(tiny_bert, tmp_path / "licensed")
+    write_json(licensed / "happybot.json", {"licences": ["SentiCorpus: CC BY 4.0"]})
+    for labeller, expected in (("vader", "vaderSentiment: MIT"), (str(licensed), "SentiCorpus: CC BY 4.0")):
+        run = tmp_path / f"labelled_by_{Path(labeller).name}"
+        flags = ["--data-dir", str(fixtures), "--run", str(run), "--device", "cpu", "--quiet"]
+        assert cli.main(["label", "--classifier", labeller, *flags]) == 0
+        assert cli.main(["predictor", "--epochs", "0.1", *flags]) == 0
+        licences = read_json_object(run / "predictor" / "happybot.json")["licences"]
+        assert expected in licences and "DailyDialog: CC BY-NC-SA 4.0" in licences
+
+
+def test_a_model_folder_whose_licences_are_not_a_list_of_strings_is_named(tiny_bert, tmp_path):
+    import reward_models
+
+    folder = shutil.copytree(tiny_bert, tmp_path / "model")
+    write_json(folder / "happybot.json", {"licences": "MIT"})
+    with pytest.raises(ValueError, match=f"{folder / 'happybot.json'}: field licences must be a list of strings"):
+        reward_models.make(str(folder), device="cpu")
