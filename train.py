@@ -434,14 +434,10 @@ def run_sb3(args: argparse.Namespace) -> int:
     import happybot_env  # noqa: F401 - registers HappyBot-v0
     from agents.sb3 import HAPPYBOT_POLICY_KWARGS
 
-    import reward_models
-
     run, preset, device = open_run(args), preset_of(args), device_of(args)
     refuse_a_trained(run / "sb3" / "policy")
-    # built here, on --device: the single environment would otherwise score wherever "auto" says
-    reward_model = reward_models.make(reward_spec(args.reward, run, preset), device=device)
-    env = gym.make("HappyBot-v0", reward_model=reward_model, corpus=corpus_of(args),
-                   max_context_tokens=preset.max_context_tokens, max_response_tokens=preset.max_response_tokens)
+    env = gym.make("HappyBot-v0", reward_model=reward_spec(args.reward, run, preset), corpus=corpus_of(args),
+                   max_context_tokens=preset.max_context_tokens, max_response_tokens=preset.max_response_tokens, device=device)
     model = PPO("MultiInputPolicy", env, policy_kwargs=HAPPYBOT_POLICY_KWARGS, n_steps=min(512, preset.sb3_timesteps),
                 batch_size=64, seed=args.seed, device=device, tensorboard_log=str(run / "sb3"), verbose=0)
     model.learn(total_timesteps=preset.sb3_timesteps, progress_bar=False)

@@ -93,7 +93,7 @@ class HappyBotEnv(gym.Env):
 
     ```python
     gym.make("HappyBot-v0", reward_model="lookahead", corpus="default", split="train",
-             max_context_tokens=64, max_response_tokens=20, render_mode=None)
+             max_context_tokens=64, max_response_tokens=20, render_mode=None, device="auto")
     ```
 
     - ``reward_model``: a registered name (``"lookahead"``, ``"current"``, ``"vader"``, your own), a
@@ -105,6 +105,8 @@ class HappyBotEnv(gym.Env):
     - ``split``: which split of the corpus to sample contexts from.
     - ``render_mode``: ``"ansi"`` returns the dialogue as text, ``"human"`` prints it; with None,
       ``render()`` warns and returns None, as Gymnasium's environments do.
+    - ``device``: where a reward model given by name or folder scores (``"auto"``: CUDA when
+      available, in bf16). The episode itself stays on the CPU and observations are numpy arrays.
     """
 
     metadata = {"render_modes": ["ansi", "human"], "render_fps": 4}
@@ -117,6 +119,7 @@ class HappyBotEnv(gym.Env):
         max_context_tokens: int = 64,
         max_response_tokens: int = 20,
         render_mode: str | None = None,
+        device: str | torch.device = "auto",
     ) -> None:
         if render_mode is not None and render_mode not in self.metadata["render_modes"]:
             raise ValueError(f"render_mode must be one of {self.metadata['render_modes']} or None, got {render_mode!r}")
@@ -124,7 +127,7 @@ class HappyBotEnv(gym.Env):
         self.tokenizer = load_tokenizer()
         self.action_space = spaces.Discrete(self.tokenizer.vocab_size)
         self.observation_space = observation_space(max_context_tokens, max_response_tokens, self.tokenizer.vocab_size)
-        self.reward_model = reward_models.make(reward_model)
+        self.reward_model = reward_models.make(reward_model, device=device)
         self.batch = EpisodeBatch(
             load_bank(corpus, split, max_context_tokens, scored_user_tokens(self.reward_model)),
             1, max_response_tokens, self.reward_model, torch.device("cpu")

@@ -246,6 +246,13 @@ def test_unknown_reward_model_name():
         make_env(reward_model="happiness")
 
 
+def test_a_reward_model_folder_scores_on_the_device_given(tiny_bert):
+    env = gym.make("HappyBot-v0", reward_model=str(tiny_bert), device="cpu")
+    assert env.unwrapped.reward_model.device == torch.device("cpu")
+    with pytest.raises(ValueError, match="device 'cuda:99': no such CUDA device here"):
+        gym.make("HappyBot-v0", reward_model=str(tiny_bert), device="cuda:99")
+
+
 @pytest.mark.parametrize("size", ["max_context_tokens", "max_response_tokens"])
 def test_sizes_below_one_token_are_refused(size):
     with pytest.raises(ValueError, match=f"{size} must be at least 1, got 0"):
