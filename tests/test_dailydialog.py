@@ -13,29 +13,30 @@ def test_reads_dialogues_with_emotions_and_acts(fixtures):
     assert [t.act for t in party.turns] == ["question", "inform", "directive", "commissive"]
 
 
-def test_extra_utterance_is_kept_unlabelled_and_reported(fixtures):
-    corpus = read_dailydialog(fixtures / "dailydialog" / "train", "train")
-    walk = corpus.dialogues[2]
-    assert [t.text for t in walk.turns][-1] == "Great idea ."
-    assert (walk.turns[-1].emotion, walk.turns[-1].act) == (None, None)
-    report = corpus.skipped.as_dict()
-    (reason,) = report
-    assert "kept unlabelled" in reason
-    assert report[reason]["count"] == 1
-    assert report[reason]["first"][0].endswith("dialogues_train.txt:3")
-
-
 def _split(write, text, emotion, act):
     write("train/dialogues_train.txt", text)
     write("train/dialogues_emotion_train.txt", emotion)
     write("train/dialogues_act_train.txt", act)
 
 
-def test_label_without_utterance_is_reported(write, tmp_path):
-    _split(write, "Hello . __eou__\n", "0 4\n", "2 1\n")
+@pytest.mark.parametrize(
+    "text, emotion, act",
+    [
+        ("Hello . __eou__\nBye . __eou__\n", "0 4\n0\n", "2 1\n2\n"),  # a label without its utterance
+        ("Hello . __eou__ Hi . __eou__\nBye . __eou__\n", "0\n0\n", "2\n2\n"),  # an utterance without its label
+    ],
+    ids=["more labels", "fewer labels"],
+)
+def test_a_dialogue_whose_labels_do_not_match_its_utterances_is_skipped_and_reported(write, tmp_path, text, emotion, act):
+    """Roles alternate by position: past an utterance without its label, who speaks is unknown."""
+    _split(write, text, emotion, act)
     corpus = read_dailydialog(tmp_path / "train", "train")
-    assert len(corpus.dialogues[0].turns) == 1
-    assert sum(corpus.skipped.counts.values()) == 1
+    assert [[t.text for t in d.turns] for d in corpus.dialogues] == [["Bye ."]]
+    assert corpus.skipped.as_dict() == {
+        "labels and utterances differ in number: the speakers cannot be told": {
+            "count": 1, "first": [f"{tmp_path / 'train' / 'dialogues_train.txt'}:1"],
+        }
+    }
 
 
 @pytest.mark.parametrize(

@@ -64,7 +64,7 @@ def test_empathetic_rows_group_into_dialogues(tmp_path):
     assert [d.emotion for d in validation.dialogues] == ["proud"]
 
 
-def test_dailydialog_labels_are_named_and_an_extra_utterance_is_kept_unlabelled(tmp_path):
+def test_dailydialog_labels_are_named_and_a_dialogue_with_an_unlabelled_utterance_is_skipped(tmp_path):
     folder = write_jsonl(tmp_path / "dd", "train", [
         dd_row(["Hi, how are you? ", "Great, thanks!"], [0, 4], [2, 1]),
         dd_row(["Close the door.", "Sure.", "Thank you."], [1, 0], [3, 4]),  # one utterance more than labels
@@ -72,16 +72,13 @@ def test_dailydialog_labels_are_named_and_an_extra_utterance_is_kept_unlabelled(
 
     corpus = read_hub("dailydialog", "train", repo=str(folder))
 
-    first, second = corpus.dialogues
+    (first,) = corpus.dialogues
     assert [(t.role, t.text, t.emotion, t.act) for t in first.turns] == [
         (USER, "Hi, how are you?", "no_emotion", "question"),
         (SYSTEM, "Great, thanks!", "happiness", "inform"),
     ]
-    assert [(t.role, t.emotion, t.act) for t in second.turns] == [
-        (USER, "anger", "directive"), (SYSTEM, "no_emotion", "commissive"), (USER, None, None),
-    ]
     [(reason, count)] = corpus.skipped.counts.items()
-    assert "labels missing" in reason and count == 1
+    assert reason == "labels and utterances differ in number: the speakers cannot be told" and count == 1
 
 
 def test_sst2_from_parquet(tmp_path):

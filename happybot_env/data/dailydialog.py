@@ -11,7 +11,6 @@ request, and the second speaker answers it, which is the part a dialogue agent p
 
 from __future__ import annotations
 
-from itertools import zip_longest
 from pathlib import Path
 
 from .io import is_number, read_lines
@@ -63,13 +62,14 @@ def read_dailydialog(folder: str | Path, split: str) -> DialogueCorpus:
         problem = dialogue_problem(utterances, emotion_names, act_names)
         if problem:
             raise CorpusFormatError(text_path, problem, number)
-        place = f"{text_path}:{number}"
-        dialogues.append(labelled_dialogue(f"{text_path.name}:{number}", utterances, emotion_names, act_names, skipped, place))
+        dialogue = labelled_dialogue(f"{text_path.name}:{number}", utterances, emotion_names, act_names, skipped, f"{text_path}:{number}")
+        if dialogue is not None:
+            dialogues.append(dialogue)
     return DialogueCorpus(name=NAME, split=split, source=str(folder), dialogues=dialogues, skipped=skipped)
 
 
 def dialogue_problem(utterances: list[str], emotions: list[str], acts: list[str]) -> str | None:
-    """What makes a dialogue unreadable, if anything (a count mismatch with the labels is not)."""
+    """What makes a dialogue unreadable, if anything (too few or too many labels only skip it)."""
     if any(u == "" for u in utterances):
         return "empty utterance"
     if len(emotions) != len(acts):
@@ -79,18 +79,18 @@ def dialogue_problem(utterances: list[str], emotions: list[str], acts: list[str]
 
 def labelled_dialogue(
     dialogue_id: str, utterances: list[str], emotions: list[str], acts: list[str], skipped: SkipLog, place: str
-) -> Dialogue:
-    """Pair utterances with their labels in order; a count mismatch is repaired and logged, not fatal.
+) -> Dialogue | None:
+    """Pair utterances with their labels in order; None, logged in ``skipped``, if their counts differ.
 
-    One train dialogue of the original release has one utterance more than labels: it is kept,
-    its last utterance unlabelled.
+    Roles alternate by position, so an utterance without its label breaks them from that point on,
+    and where it sits cannot be told. The one such dialogue of the original release (train line
+    7852) splits one speaker's turn into two utterances: kept, every turn after it would be spoken
+    by the wrong party.
     """
-    turns = []
-    for i, (text, emotion, act) in enumerate(zip_longest(utterances, emotions, acts)):
-        if text is None:
-            skipped.add("label without an utterance (label line longer than the dialogue)", place)
-            continue
-        if emotion is None:
-            skipped.add("labels missing for an utterance, kept unlabelled (label line shorter than the dialogue)", place)
-        turns.append(Turn(role=USER if i % 2 == 0 else SYSTEM, text=text, emotion=emotion, act=act))
-    return Dialogue(id=dialogue_id, turns=tuple(turns))
+    if len(utterances) != len(emotions):
+        skipped.add("labels and utterances differ in number: the speakers cannot be told", place)
+        return None
+    return Dialogue(id=dialogue_id, turns=tuple(
+        Turn(role=USER if i % 2 == 0 else SYSTEM, text=text, emotion=emotion, act=act)
+        for i, (text, emotion, act) in enumerate(zip(utterances, emotions, acts))
+    ))

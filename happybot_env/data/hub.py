@@ -72,7 +72,9 @@ def read_hub(corpus: str, split: str, repo: str | None = None, **load_kwargs: An
             problem = dailydialog.dialogue_problem(utterances, emotions, acts)
             if problem:
                 raise CorpusFormatError(source, problem, i, unit="row")
-            dialogues.append(dailydialog.labelled_dialogue(f"{repo}:{i}", utterances, emotions, acts, skipped, f"{source} row {i}"))
+            dialogue = dailydialog.labelled_dialogue(f"{repo}:{i}", utterances, emotions, acts, skipped, f"{source} row {i}")
+            if dialogue is not None:
+                dialogues.append(dialogue)
         return DialogueCorpus(name=corpus, split=split, source=source, dialogues=dialogues, skipped=skipped)
 
     examples, skipped = [], SkipLog()
