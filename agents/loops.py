@@ -178,7 +178,8 @@ def train_reinforce(
     start, seconds_before = start_step(folder / CHECKPOINT, identity, resume, config.steps, restore)
     clock = time.perf_counter() - seconds_before
     if start == 0:
-        envs.reset(seed=config.seed)
+        # Gymnasium seeds env i with seed + i: seeds 0 and 1 would share all but one env's episodes
+        envs.reset(seed=config.seed * envs.num_envs)
     for step in tqdm(range(start + 1, config.steps + 1), desc=tag, initial=start, total=config.steps, disable=quiet):
         began = time.perf_counter()
         try:

@@ -431,6 +431,22 @@ def test_infinite_gradient_stops_mle_training_and_keeps_the_last_good_checkpoint
     assert raised.match("non-finite gradient norm .* at step 4; the weights were not updated")
 
 
+def test_reinforce_runs_of_neighbouring_seeds_sample_different_episodes(tmp_path):
+    """Runs of seeds 0, 1, 2 are how results get their spread: they must not replay each other's contexts."""
+    from torch.utils.tensorboard import SummaryWriter
+
+    from agents.loops import LoopConfig, train_reinforce
+
+    keys = []
+    for seed in (0, 1):
+        envs = HappyBotVectorEnv(4, reward_model="vader", corpus=USERS, max_response_tokens=5, device="cpu")
+        agent = ReinforceAgent(Seq2SeqPolicy(Seq2SeqConfig(embedding_dim=16, hidden_size=16)), envs)
+        with SummaryWriter(tmp_path / "tb") as writer:
+            train_reinforce(agent, LoopConfig(steps=1, batch_size=4, seed=seed), tmp_path / str(seed), writer, "rl", quiet=True)
+        keys.append(set(envs.batch.key.tolist()))
+    assert len(keys[0]) == len(keys[1]) == 4 and not keys[0] & keys[1]
+
+
 @pytest.mark.parametrize("poisoned", ["policy", "baseline"])
 def test_infinite_gradient_stops_reinforce_training_and_keeps_the_last_good_checkpoint(tmp_path, poisoned):
     from torch.utils.tensorboard import SummaryWriter
