@@ -77,11 +77,13 @@ class HappyBotEnv(gym.Env):
 
     ## Starting State
 
-    A policy triple drawn uniformly (with the env's seed) from the corpus's training split, or the
-    context given in ``reset(options={"user": ..., "previous_system": ...})`` (``"user"`` required,
-    ``"previous_system"`` optional, other keys refused). A user turn with no tokens (empty, blank or
-    zero-width characters) is refused in ``options`` and skipped in a corpus: there is nothing to
-    answer. ``info`` holds the texts: ``previous_system``, ``user``, ``gold_response`` and
+    A policy triple of the corpus's ``split``: the seed picks where the env starts, and its episodes
+    then walk the whole split with a fixed stride, so that each triple comes once per pass (uniform
+    over a pass, not independent draws). Or the context given in
+    ``reset(options={"user": ..., "previous_system": ...})`` (``"user"`` required,
+    ``"previous_system"`` optional, other keys refused), which takes no step of the walk. A user
+    turn with no tokens (empty, blank or zero-width characters) is refused in ``options`` and skipped
+    in a corpus: there is nothing to answer. ``info`` holds the texts: ``previous_system``, ``user``, ``gold_response`` and
     ``next_user`` (``None`` when unknown), and ``context_truncated``.
 
     ## Episode End
@@ -132,15 +134,16 @@ class HappyBotEnv(gym.Env):
             load_bank(corpus, split, max_context_tokens, scored_user_tokens(self.reward_model)),
             1, max_response_tokens, self.reward_model, torch.device("cpu")
         )
-        self._running = False
+        self._running = self._key_drawn = False
         self._last_reward: float | None = None
         self._info: dict[str, Any] | None = None
 
     def reset(self, *, seed: int | None = None, options: dict[str, Any] | None = None):
         super().reset(seed=seed)
-        if seed is not None or self.batch.counter[0] == 0:
+        if seed is not None or not self._key_drawn:
             self.batch.key[0] = episode_key(self.np_random)
             self.batch.counter[0] = 0
+            self._key_drawn = True
         options = options or {}
         unknown = sorted(set(options) - {"user", "previous_system"})
         if unknown:

@@ -89,6 +89,14 @@ def test_context_from_options_and_left_truncation():
     assert info["context_truncated"] is False and [t for t in obs["context"] if t] == ids("hi")
 
 
+def test_an_episode_given_in_options_does_not_move_the_seeds_stream():
+    seeded = make_env()
+    stream = [seeded.reset(seed=0)[1]["user"]] + [seeded.reset()[1]["user"] for _ in range(2)]
+    given = make_env()
+    given.reset(seed=0, options={"user": "I got the job!"})
+    assert [given.reset()[1]["user"] for _ in range(3)] == stream
+
+
 @pytest.mark.parametrize(
     "options, message",
     [({"previous_system": "How was your day?"}, "option 'previous_system' needs option 'user'"), ({"usr": "hi"}, "unknown: \\['usr'\\]")],
