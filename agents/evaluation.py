@@ -22,7 +22,7 @@ import sacrebleu
 import torch
 
 import reward_models
-from happybot_env.atomic import write_json
+from happybot_env.atomic import atomic_file, write_json
 from happybot_env.tokenizer import load_tokenizer, uncut_ids
 
 from .policy_data import PolicyData
@@ -195,8 +195,9 @@ def write_report(results: dict, run: Path, reward_history: dict[str, list], reco
             lines.append(f"- {'Gold' if system == 'gold' else system}: {results['responses'][system][i]}")
         lines.append("")
     lines.append("Reward curves of the RL systems: `rewards.png`.")
-    (run / "results.md").write_text("\n".join(lines) + "\n")
     plot_rewards(reward_history, run / "rewards.png")
+    with atomic_file(run / "results.md") as f:  # last: the pipeline reads the report as the stage's end
+        f.write(("\n".join(lines) + "\n").encode())
 
 
 def run_record_lines(record: dict) -> list[str]:
@@ -241,5 +242,6 @@ def plot_rewards(history: dict[str, list], path: Path) -> None:
     if history:
         axes.legend()
     figure.tight_layout()
-    figure.savefig(path, dpi=100)
+    with atomic_file(path) as f:
+        figure.savefig(f, format="png", dpi=100)
     plt.close(figure)

@@ -28,7 +28,7 @@ def atomic_directory(path: str | Path) -> Iterator[Path]:
     path = Path(path)
     path.parent.mkdir(parents=True, exist_ok=True)
     tmp = Path(tempfile.mkdtemp(prefix=f".{path.name}.", dir=path.parent))
-    tmp.chmod(0o755)  # mkdtemp makes it private; the result is an ordinary folder
+    tmp.chmod(mode_for(path, 0o777))  # mkdtemp makes it private
     try:
         yield tmp
         for f in tmp.rglob("*"):
@@ -65,11 +65,20 @@ def atomic_file(path: str | Path) -> Iterator[IO[bytes]]:
             yield f
             f.flush()
             os.fsync(f.fileno())
-        tmp.chmod(0o644)  # mkstemp makes it private; the result is an ordinary file
+        tmp.chmod(mode_for(path, 0o666))  # mkstemp makes it private
         os.replace(tmp, path)
         fsync_directory(path.parent)
     finally:
         tmp.unlink(missing_ok=True)
+
+
+def mode_for(path: Path, default: int) -> int:
+    """The permissions of the ``path`` being replaced, or those a new one gets: ``default`` less the umask."""
+    if path.exists():
+        return path.stat().st_mode & 0o7777
+    umask = os.umask(0)  # the only way to read the umask is to set it
+    os.umask(umask)
+    return default & ~umask
 
 
 def fsync_directory(folder: Path) -> None:

@@ -1,6 +1,7 @@
 """The whole pipeline on the tiny preset, then evaluation's report and the chat, as a user meets them."""
 
 import json
+import os
 import shutil
 import subprocess
 import sys
@@ -262,6 +263,27 @@ def test_a_stage_run_before_the_pipeline_is_reported_untimed_not_left_out(run, t
     report = (copy / "results.md").read_text()
     assert "| mle seq2seq | not timed: run before the pipeline |" in report
     assert f"| total of the timed stages | {record['total_seconds']} |" in report
+
+
+def test_a_report_that_fails_midway_leaves_the_previous_one_whole(run, tmp_path, monkeypatch):
+    """The pipeline reads results.md as evaluation's end: it is written last, and whole or not at all."""
+    from agents import evaluation
+
+    copy = shutil.copytree(run, tmp_path / "run")
+    before = (copy / "results.md").read_text()
+
+    def disk_full(*args, **kwargs):
+        raise OSError(28, "No space left on device")
+
+    monkeypatch.setattr(evaluation, "plot_rewards", disk_full)
+    with pytest.raises(OSError, match="No space left"):
+        evaluation.write_report(json.loads((copy / "results.json").read_text()), copy, {})
+    assert (copy / "results.md").read_text() == before
+    monkeypatch.setattr(evaluation, "plot_rewards", lambda history, path: None)
+    monkeypatch.setattr(os, "fsync", disk_full)  # the disk fills while the report itself is written
+    with pytest.raises(OSError, match="No space left"):
+        evaluation.write_report(json.loads((copy / "results.json").read_text()), copy, {})
+    assert (copy / "results.md").read_text() == before
 
 
 def test_chat_answers_and_exits_cleanly_on_eof(run):

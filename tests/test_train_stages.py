@@ -5,6 +5,7 @@ import os
 import re
 import shutil
 import signal
+import stat
 import subprocess
 import sys
 import time
@@ -14,7 +15,7 @@ import pytest
 import torch
 from safetensors.torch import load_file
 
-from happybot_env.atomic import atomic_file, read_json_object, write_json
+from happybot_env.atomic import atomic_directory, atomic_file, read_json_object, write_json
 from happybot_env.checkpoint import CheckpointError, checkpoint_seconds, load_checkpoint, save_checkpoint
 
 from .conftest import FIXTURES, REPO_ROOT
@@ -120,6 +121,24 @@ def test_two_overlapping_writers_of_one_file_leave_one_of_them_whole(tmp_path):
         first.write(b'"first"}')
     assert read_json_object(path) == {"writer": "first"}
     assert [p.name for p in tmp_path.iterdir()] == ["metrics.json"]
+
+
+def test_a_replaced_file_keeps_its_permissions_and_a_new_file_or_folder_follows_the_umask(tmp_path):
+    private = tmp_path / "checkpoint.pt"
+    private.write_bytes(b"old")
+    private.chmod(0o600)
+    with atomic_file(private) as f:
+        f.write(b"new")
+    assert stat.S_IMODE(private.stat().st_mode) == 0o600
+    umask = os.umask(0o027)
+    try:
+        write_json(tmp_path / "run.json", {})
+        with atomic_directory(tmp_path / "policy") as folder:
+            (folder / "model.safetensors").write_bytes(b"")
+    finally:
+        os.umask(umask)
+    assert stat.S_IMODE((tmp_path / "run.json").stat().st_mode) == 0o640
+    assert stat.S_IMODE((tmp_path / "policy").stat().st_mode) == 0o750
 
 
 def test_checkpoint_from_other_settings_or_format(tmp_path):
