@@ -19,13 +19,17 @@ SOURCE = Path(__file__).resolve().parents[1]
 def source_commit() -> str:
     """The checkout's commit, marked when tracked files have changed since; or why it is unknown."""
     try:
-        head = subprocess.run(["git", "-C", SOURCE, "rev-parse", "HEAD"], capture_output=True, text=True, check=True).stdout
+        top, head = subprocess.run(
+            ["git", "-C", SOURCE, "rev-parse", "--show-toplevel", "HEAD"], capture_output=True, text=True, check=True
+        ).stdout.splitlines()
         changes = subprocess.run(
             ["git", "-C", SOURCE, "status", "--porcelain", "--untracked-files=no"], capture_output=True, text=True, check=True
         ).stdout
-    except (OSError, subprocess.CalledProcessError):
+    except (OSError, ValueError, subprocess.CalledProcessError):
         return "unknown (not a git checkout)"
-    return head.strip()[:12] + (" with uncommitted changes" if changes.strip() else "")
+    if Path(top).resolve() != SOURCE:  # installed inside someone else's repository, whose commit says nothing of this code
+        return "unknown (not a git checkout)"
+    return head[:12] + (" with uncommitted changes" if changes.strip() else "")
 
 
 def hardware(device: torch.device) -> str:
