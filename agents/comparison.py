@@ -17,6 +17,9 @@ from happybot_env.atomic import read_json_object
 
 from .evaluation import COLUMNS, SYSTEMS, best_rival, expected_outcome
 
+CLAIMED = ("bleu", "distinct_2", "mean_lookahead")
+"""The figures of each system that the paper's claims and the margin read."""
+
 
 def load_run(folder: Path) -> tuple[Path, dict, int | None]:
     """The run folder (given, or holding the given ``results.json``), its evaluation results, and its
@@ -29,13 +32,20 @@ def load_run(folder: Path) -> tuple[Path, dict, int | None]:
     if not path.is_file():
         raise FileNotFoundError(f"{path} does not exist: run `train.py evaluate --run {folder}` first")
     results = read_json_object(path)
-    for key, kind in (("systems", dict), ("users", list)):
+    for key, kind in (("systems", dict), ("users", list), ("examples", int)):
         if not isinstance(results.get(key), kind):
             raise ValueError(f"{path} is not a HappyBot evaluation: its field {key!r} is missing or not a JSON {kind.__name__}")
+    for system, metrics in results["systems"].items():  # what the claims read; other columns may be missing in older runs
+        if not isinstance(metrics, dict) or not all(_is_number(metrics.get(key)) for key in CLAIMED):
+            raise ValueError(f"{path}: system {system!r} lacks a number for one of {', '.join(CLAIMED)}")
     made, metrics = folder / "run.json", folder / "metrics.json"
     record = read_json_object(metrics).get("pipeline", {}) if metrics.is_file() else {}
     seed = read_json_object(made).get("seed") if made.is_file() else None
     return folder, results, record.get("seed") if seed is None else seed
+
+
+def _is_number(value) -> bool:
+    return isinstance(value, (int, float)) and not isinstance(value, bool)
 
 
 def spread(values: list[float], digits: int) -> str:

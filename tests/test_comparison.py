@@ -88,6 +88,15 @@ def test_compare_command_reads_run_folders_and_names_their_seeds(tmp_path, capsy
     (tmp_path / "foreign" / "results.json").write_text('{"foo": 1}')
     assert train.main(["compare", str(tmp_path / "seed-0"), str(tmp_path / "foreign")]) == 2
     assert f"{tmp_path / 'foreign' / 'results.json'} is not a HappyBot evaluation: its field 'systems'" in capsys.readouterr().err
+    partial = json.loads((tmp_path / "seed-1" / "results.json").read_text())
+    del partial["systems"]["Seq2Seq"]["distinct_2"]
+    (tmp_path / "foreign" / "results.json").write_text(json.dumps(partial))
+    assert train.main(["compare", str(tmp_path / "seed-0"), str(tmp_path / "foreign")]) == 2
+    assert f"{tmp_path / 'foreign' / 'results.json'}: system 'Seq2Seq' lacks a number for one of bleu, distinct_2" in capsys.readouterr().err
+    del partial["examples"]
+    (tmp_path / "foreign" / "results.json").write_text(json.dumps(partial))
+    assert train.main(["compare", str(tmp_path / "seed-0"), str(tmp_path / "foreign")]) == 2
+    assert "its field 'examples' is missing or not a JSON int" in capsys.readouterr().err
 
 
 def test_a_column_that_an_older_run_lacks_is_left_empty():
