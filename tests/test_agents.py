@@ -826,3 +826,16 @@ def test_policy_with_other_end_or_pad_token_than_the_environment_is_refused(ids,
 def test_rl_weight_outside_zero_one_is_refused(rl_weight):
     with pytest.raises(ValueError, match=rf"rl_weight \(lambda of equation 10\) must lie in \[0, 1\], got {rl_weight}"):
         ReinforceConfig(rl_weight=rl_weight)
+
+
+def test_multiseq_labels_are_the_user_turns_emotion_of_each_corpus(fixtures):
+    """ED's emotion of the conversation, DailyDialog's of the user turn, none for PersonaChat."""
+    from agents.policy_data import EMOTION_CLASSES, IGNORE, load_policy_data
+
+    data = load_policy_data(fixtures, "train", 64, 20)
+    labels = [EMOTION_CLASSES[e] if e != IGNORE else None for e in data.emotion.tolist()]
+    assert list(zip((u.split()[0] for u in data.users), labels)) == [
+        ("My", "proud"), ("I", "proud"), ("I", "lonely"),
+        ("Hi", "dailydialog:no_emotion"), ("Come", "dailydialog:happiness"), ("I", "dailydialog:sadness"),
+        ("What", "dailydialog:happiness"), ("hi", None), ("that", None), ("yes", None),
+    ]

@@ -60,6 +60,16 @@ def test_a_policy_that_writes_exactly_the_gold_tokens_scores_bleu_100():
     assert text_metrics(as_written_by_a_policy(written), as_written_by_a_policy(gold))["bleu"] == 100
 
 
+def test_distinct_n_length_and_repetition_by_hand():
+    from agents.evaluation import text_metrics
+
+    metrics = text_metrics(["a b a", "a b", "a b", "a b"], ["a b"] * 4)
+    # 9 words of 2 kinds; 5 bigrams of 2 kinds, (a, b) and (b, a); 2 different responses among 4
+    assert (metrics["distinct_1"], metrics["distinct_2"]) == (round(2 / 9, 4), 0.4)
+    assert (metrics["average_length"], metrics["repeated_responses"]) == (2.25, 0.5)
+    assert metrics["most_frequent"] == [["a b", 3], ["a b a", 1]]
+
+
 def test_expected_outcome_checks_the_papers_three_claims():
     from agents.evaluation import expected_outcome
 
@@ -93,6 +103,23 @@ def test_positive_to_negative_counts_cheerful_replies_to_negative_user_turns(run
     systems = json.loads((run / "results.json").read_text())["systems"]
     assert all(0 <= metrics["positive_to_negative"] <= 1 for metrics in systems.values())
     assert "| positive to negative |" in (run / "results.md").read_text()
+
+
+def test_positive_to_negative_reads_the_current_classifier_on_user_turns_and_on_replies(tmp_path):
+    import reward_models
+    from agents.evaluation import evaluate
+    from agents.policy_data import PolicyData
+
+    positive = {"I lost my job.": 0.1, "My cat is sick.": 0.2, "I won!": 0.9, "That is wonderful!": 0.9, "Oh no.": 0.1, "Great!": 0.9}
+    users, replies = ["I lost my job.", "My cat is sick.", "I won!"], ["That is wonderful!", "Oh no.", "Great!"]
+    scorers = {
+        "current": reward_models.make(lambda users, texts: [positive[t] for t in texts]),
+        "lookahead": reward_models.make(lambda users, texts: [0.2] * len(texts)),  # would call every reply negative
+    }
+    ids = torch.ones(3, 4, dtype=torch.long)
+    data = PolicyData(ids, ids, torch.zeros(3, dtype=torch.long), users, replies)
+    results = evaluate(tmp_path, data, 4, scorers, torch.device("cpu"))  # no policy in tmp_path: Gold alone
+    assert results["systems"]["Gold"]["positive_to_negative"] == 0.5  # two negative users, one cheerful reply
 
 
 def test_the_pipelines_size_flags_reach_its_stages(run):

@@ -40,11 +40,12 @@ def test_mle_writes_policy_checkpoint_metrics_and_tensorboard(tmp_path):
     assert list(tmp_path.glob("events.out.tfevents.*"))
 
 
-def test_same_seed_same_run(tmp_path):
-    for name in ("a", "b"):
-        assert train("mle", "--run", str(tmp_path / name), "--seed", "3", *TINY).returncode == 0
-    a, b = weights(tmp_path / "a" / "seq2seq"), weights(tmp_path / "b" / "seq2seq")
+def test_same_seed_same_run_and_another_seed_another_run(tmp_path):
+    for name, seed in (("a", "3"), ("b", "3"), ("c", "4")):
+        assert train("mle", "--run", str(tmp_path / name), "--seed", seed, *TINY).returncode == 0
+    a, b, c = (weights(tmp_path / name / "seq2seq") for name in "abc")
     assert all(torch.equal(a[k], b[k]) for k in a)
+    assert not all(torch.equal(a[k], c[k]) for k in a)
     metrics = [json.loads((tmp_path / n / "metrics.json").read_text())["seq2seq"] for n in ("a", "b")]
     assert metrics[0] == metrics[1]
 
@@ -335,9 +336,10 @@ def test_rl_against_a_folder_named_like_a_registered_reward_does_not_resume_its_
     assert resumed.returncode == 2 and "other settings (reward)" in resumed.stderr
 
 
-def test_an_rl_checkpoint_records_a_registered_reward_by_name_and_a_folder_by_its_absolute_path(tmp_path, monkeypatch):
-    """By name, `current` stays the run's own classifier however --run is spelt on a resume; a folder
-    given relative to one directory is the same folder given absolute from another."""
+def test_reward_identity_keeps_a_registered_name_and_makes_a_folder_absolute(tmp_path, monkeypatch):
+    """What an RL checkpoint records as its reward (the rl stage passes it to the loop): by name, `current`
+    stays the run's own classifier however --run is spelt on a resume; a folder given relative to one
+    directory is the same folder given absolute from another."""
     import train as cli
 
     monkeypatch.chdir(tmp_path)
