@@ -82,7 +82,10 @@ def train_mle(
     """Teacher-forced MLE (equation 6), plus the emotion loss when the policy has an emotion head."""
     device = next(policy.parameters()).device
     optimizer = torch.optim.Adam(policy.parameters(), lr=config.learning_rate)
-    identity = _identity(config, policy=asdict(policy.config), examples=len(data), shapes=[*data.context.shape[1:], *data.gold.shape[1:]])
+    identity = _identity(
+        config, policy=asdict(policy.config), examples=len(data), shapes=[*data.context.shape[1:], *data.gold.shape[1:]],
+        emotion_weight=emotion_weight,
+    )
 
     def restore(payload):
         policy.load_state_dict(payload["model"])

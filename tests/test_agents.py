@@ -669,7 +669,7 @@ def test_reinforce_checkpoint_is_refused_against_another_reward_or_episode_shape
     run(resume=True)  # the same settings still resume
 
 
-def test_mle_checkpoint_is_refused_for_data_of_another_shape(tmp_path):
+def test_mle_checkpoint_is_refused_for_data_of_another_shape_or_another_emotion_weight(tmp_path):
     from happybot_env.checkpoint import CheckpointError
     from agents.loops import LoopConfig, train_mle
     from agents.policy_data import PolicyData
@@ -680,6 +680,8 @@ def test_mle_checkpoint_is_refused_for_data_of_another_shape(tmp_path):
     shorter = PolicyData(data.context, data.gold[:, :-1], data.emotion, data.users, data.responses)
     with pytest.raises(CheckpointError, match=r"other settings \(shapes\)"):
         train_mle(Seq2SeqPolicy(TOY), shorter, shorter.head(0), loop, tmp_path, LoggedSteps(), "mle", resume=True, quiet=True)
+    with pytest.raises(CheckpointError, match=r"other settings \(emotion_weight\)"):
+        train_mle(Seq2SeqPolicy(TOY), data, data.head(0), loop, tmp_path, LoggedSteps(), "mle", resume=True, quiet=True, emotion_weight=0.5)
 
 
 def test_reinforce_in_the_real_vector_env_pays_each_episode_the_score_of_its_own_response():
