@@ -7,6 +7,7 @@ import argparse
 from pathlib import Path
 
 import reward_models
+from reward_models.bert import resolve_device
 
 
 def positive_int(text: str) -> int:
@@ -24,3 +25,24 @@ def reward_model_name(text: str) -> str:
             f"unknown reward model {text!r}: registered names are {', '.join(reward_models.registered())}, or give a model folder"
         )
     return text
+
+
+def device_name(text: str) -> str:
+    """``auto``, ``cpu``, ``cuda`` or ``cuda:N``: one that is not here is refused before anything loads."""
+    try:
+        resolve_device(text)
+    except ValueError as e:
+        raise argparse.ArgumentTypeError(str(e)) from None
+    return text
+
+
+def data_folder(text: str) -> Path:
+    """A data folder that exists."""
+    if not Path(text).is_dir():
+        raise argparse.ArgumentTypeError(f"no folder at {text}")
+    return Path(text)
+
+
+def corpus_name(text: str) -> str:
+    """``default`` (the built-in corpus) or a data folder that exists."""
+    return text if text == "default" else str(data_folder(text))

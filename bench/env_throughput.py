@@ -28,7 +28,7 @@ from happybot_env.vector import HappyBotVectorEnv
 from reward_models import RewardModel
 from reward_models.bert import resolve_device
 
-from arguments import positive_int, reward_model_name
+from arguments import corpus_name, device_name, positive_int, reward_model_name
 
 
 class LengthReward(RewardModel):
@@ -94,8 +94,8 @@ def main() -> None:
                         help="steps of SyncVectorEnv (default: --steps on the CPU, 20 on a GPU, where its thousands of envs crawl)")
     parser.add_argument("--reward-model", nargs="+", type=length_or_reward_model, default=["lookahead", "vader", "length"],
                         help="reward models to time, each a registered name, a folder or length (default: lookahead vader length)")
-    parser.add_argument("--corpus", default="default", help="default (the built-in corpus) or a data folder")
-    parser.add_argument("--device", default="auto", help="device of the native vector env (default: auto)")
+    parser.add_argument("--corpus", type=corpus_name, default="default", help="default (the built-in corpus) or a data folder")
+    parser.add_argument("--device", type=device_name, default="auto", help="device of the native vector env (default: auto)")
     args = parser.parse_args()
     on_gpu = resolve_device(args.device).type == "cuda"
     args.num_envs = (4096 if on_gpu else 64) if args.num_envs is None else args.num_envs

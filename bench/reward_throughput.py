@@ -1,4 +1,5 @@
-"""Reward scoring speed: pairs per second at 64 tokens, token-id fast path against the text path.
+"""Reward scoring speed: pairs per second at 64 tokens (32 for a model that reads the response alone),
+token-id fast path against the text path.
 
     python bench/reward_throughput.py [--model lookahead] [--pairs 65536] [--device auto]
 
@@ -29,7 +30,7 @@ from happybot_env.tokenizer import load_tokenizer
 from reward_models import bert
 from reward_models.bert import SequenceClassifierReward
 
-from arguments import positive_int, reward_model_name
+from arguments import device_name, positive_int, reward_model_name
 
 RESPONSE_TOKENS = 20
 
@@ -80,7 +81,7 @@ def main() -> None:
     parser.add_argument("--model", type=reward_model_name, default="lookahead", help="reward model name or folder (default: lookahead)")
     parser.add_argument("--pairs", type=positive_int, default=None, help="pairs per call (default: 65536 on a GPU, 512 on the CPU)")
     parser.add_argument("--repeats", type=positive_int, default=3, help="timed calls per path, averaged (default: 3)")
-    parser.add_argument("--device", default="auto", help="auto, cpu, cuda or cuda:N: where the model scores (default: auto)")
+    parser.add_argument("--device", type=device_name, default="auto", help="auto, cpu, cuda or cuda:N: where the model scores (default: auto)")
     parser.add_argument("--new-shapes", type=positive_int, default=50, help="calls of new shapes per attention choice (default: 50)")
     args = parser.parse_args()
 
@@ -116,7 +117,7 @@ def main() -> None:
         "input": model.input,
         "device": torch.cuda.get_device_name(device) if device.type == "cuda" else f"cpu ({platform.processor() or platform.machine()}, {torch.get_num_threads()} threads)",
         "dtype": str(next(model.model.parameters()).dtype),
-        "tokens_per_pair": 64,
+        "tokens_per_pair": 64 if model.input == "pair" else 32,  # a model of the response alone reads [CLS] + 30 + [SEP]
         "pairs": n,
         "batch_size": model.batch_size,
         "fast_path_pairs_per_s": round(n / fast, 1),

@@ -21,6 +21,7 @@ import subprocess
 import sys
 from pathlib import Path
 
+from arguments import data_folder, device_name
 from happybot_env.atomic import read_json_object
 from happybot_env.provenance import hardware, source_commit
 from reward_models.bert import resolve_device
@@ -48,9 +49,9 @@ def run(command: list[str]) -> str:
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    parser.add_argument("--data-dir", type=Path, default=None, help="real corpora for the paper pipeline (default: built-in corpus)")
+    parser.add_argument("--data-dir", type=data_folder, default=None, help="real corpora for the paper pipeline (default: built-in corpus)")
     parser.add_argument("--run", type=Path, default=Path("runs/bench"), help="run folder of the timed pipeline (default: runs/bench)")
-    parser.add_argument("--device", default="auto", help="auto, cpu, cuda or cuda:N (default: auto)")
+    parser.add_argument("--device", type=device_name, default="auto", help="auto, cpu, cuda or cuda:N (default: auto)")
     args = parser.parse_args()
 
     device = resolve_device(args.device)

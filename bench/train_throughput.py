@@ -31,7 +31,7 @@ from happybot_env.env import HappyBotEnv
 from happybot_env.vector import HappyBotVectorEnv
 from reward_models.bert import resolve_device
 
-from arguments import positive_int, reward_model_name
+from arguments import corpus_name, device_name, positive_int, reward_model_name
 
 
 def synchronize(device: torch.device) -> None:
@@ -79,10 +79,12 @@ def main() -> None:
     parser.add_argument("--updates", type=positive_int, default=5, help="timed REINFORCE updates (after one warm-up)")
     parser.add_argument("--ppo-steps", type=positive_int, default=512, help="environment steps of PPO to time")
     parser.add_argument("--reward-model", type=reward_model_name, default="lookahead", help="registered name or folder (default: lookahead)")
-    parser.add_argument("--corpus", default="default", help="default (the built-in corpus) or a data folder")
+    parser.add_argument("--corpus", type=corpus_name, default="default", help="default (the built-in corpus) or a data folder")
     parser.add_argument("--max-response-tokens", type=positive_int, default=20, help="tokens sampled per response (default: 20)")
-    parser.add_argument("--device", default="auto", help="auto, cpu, cuda or cuda:N (default: auto)")
+    parser.add_argument("--device", type=device_name, default="auto", help="auto, cpu, cuda or cuda:N (default: auto)")
     args = parser.parse_args()
+    if args.ppo_steps < 64:
+        parser.error(f"--ppo-steps must be at least 64, PPO's minibatch here, got {args.ppo_steps}")
 
     device = resolve_device(args.device)
     reward_model = reward_models.make(args.reward_model, device=device)  # scores where the policy runs

@@ -22,6 +22,7 @@ import torch
 import reward_models
 from happybot_env.data import dialogue_sources, find_corpora, held_out_sources
 from reward_models.examples import classifier_data, lookahead_examples, user_turn_labels
+from reward_models.bert import resolve_device
 from reward_models.labelling import label_user_turns
 from reward_models.training import LabelledText, majority_rate
 
@@ -39,6 +40,16 @@ def main() -> None:
     parser.add_argument("--predictor", default="lookahead", help="registered name or model folder (default: lookahead)")
     parser.add_argument("--device", default="auto", help="auto, cpu, cuda or cuda:N (default: auto)")
     args = parser.parse_args()
+    # refused here, not as a traceback after the first model has loaded
+    if not args.data_dir.is_dir():
+        parser.error(f"argument --data-dir: no folder at {args.data_dir}")
+    for flag, spec in (("--classifier", args.classifier), ("--predictor", args.predictor)):
+        if spec not in reward_models.registered() and not Path(spec).is_dir():
+            parser.error(f"argument {flag}: unknown reward model {spec!r}: registered names are {', '.join(reward_models.registered())}, or give a model folder")
+    try:
+        resolve_device(args.device)
+    except ValueError as e:
+        parser.error(f"argument --device: {e}")
 
     sources = find_corpora(args.data_dir)
     classifier = reward_models.make(args.classifier, device=args.device)

@@ -26,6 +26,12 @@ def bench(script: str, *args: str) -> subprocess.CompletedProcess:
         ("env_throughput.py", ["--reward-model", "length", "nosuch"], "argument --reward-model: unknown reward model 'nosuch'"),
         ("train_throughput.py", ["--updates", "0"], "argument --updates: must be at least 1, got 0"),
         ("train_throughput.py", ["--reward-model", "nosuch"], "argument --reward-model: unknown reward model 'nosuch'"),
+        ("train_throughput.py", ["--ppo-steps", "1"], "--ppo-steps must be at least 64, PPO's minibatch here, got 1"),
+        ("train_throughput.py", ["--corpus", "/nonexistent"], "argument --corpus: no folder at /nonexistent"),
+        ("env_throughput.py", ["--corpus", "/nonexistent"], "argument --corpus: no folder at /nonexistent"),
+        ("run_all.py", ["--data-dir", "/nonexistent"], "argument --data-dir: no folder at /nonexistent"),
+        *((script, ["--device", "cuda:99"], "argument --device: device 'cuda:99': no such CUDA device here")
+          for script in ("reward_throughput.py", "env_throughput.py", "train_throughput.py", "run_all.py")),
     ],
 )
 def test_an_argument_with_nothing_to_time_is_refused(script, args, message):

@@ -5,6 +5,8 @@ import shutil
 import subprocess
 import sys
 
+import pytest
+
 from happybot_env.data import dialogue_sources, find_corpora, held_out_sources
 from reward_models import make
 from reward_models.examples import classifier_data, lookahead_examples
@@ -46,3 +48,17 @@ def test_score_reward_models_reports_each_validation_set_as_the_training_stages_
     expected = {name: (len(examples), accuracy(vader, examples)) for name, examples in expected.items() if examples}
     reported = {name: (f["examples"], f["accuracy"]) for name, f in report["predictor_accuracy"].items() if name != "all_validation"}
     assert expected["dailydialog_validation"][0] == 2 and reported == expected and report["predictor_accuracy"]["all_validation"]["examples"] == sum(n for n, _ in expected.values())
+
+
+@pytest.mark.parametrize(
+    "args, message",
+    [
+        (["--data-dir", "/nonexistent"], "argument --data-dir: no folder at /nonexistent"),
+        (["--data-dir", str(FIXTURES), "--classifier", "nosuch"], "argument --classifier: unknown reward model 'nosuch'"),
+        (["--data-dir", str(FIXTURES), "--predictor", "nosuch"], "argument --predictor: unknown reward model 'nosuch'"),
+        (["--data-dir", str(FIXTURES), "--device", "cuda:99"], "argument --device: device 'cuda:99': no such CUDA device here"),
+    ],
+)
+def test_a_bad_argument_is_refused_by_the_parser_naming_it(args, message):
+    result = subprocess.run([sys.executable, str(REPO_ROOT / "scripts" / "score_reward_models.py"), *args], capture_output=True, text=True, timeout=300)
+    assert result.returncode == 2 and message in result.stderr, result.stderr
