@@ -635,6 +635,23 @@ def _int_at_least(text: str, minimum: int) -> int:
     return value
 
 
+def max_length(text: str) -> int:
+    """``--max-length``: a pair needs ``[CLS] user [SEP] text [SEP]``, so below 4 nothing is left to read."""
+    return _int_at_least(text, 4)
+
+
+def reward_model(text: str) -> str:
+    """``--classifier`` and ``--reward``: a registered name or a model folder, checked before the run
+    folder is claimed (a run made by a command that then failed would hold its seed)."""
+    import reward_models
+
+    if text not in reward_models.registered() and not Path(text).is_dir():
+        raise argparse.ArgumentTypeError(
+            f"unknown reward model {text!r}: registered names are {', '.join(reward_models.registered())}, or give a model folder"
+        )
+    return text
+
+
 def positive_float(text: str) -> float:
     """``--epochs``: a finite number above 0, where 0 or a negative number would silently train one
     step and ``nan`` would fail deep in the stage."""
@@ -696,7 +713,7 @@ def add_fine_tune(parser: argparse.ArgumentParser, lr: float) -> None:
     parser.add_argument("--epochs", type=positive_float, default=1.0, help="passes over the training set (default: 1)")
     parser.add_argument("--learning-rate", type=learning_rate, default=lr, help=f"peak AdamW learning rate (default: {lr})")
     parser.add_argument("--batch-size", type=positive_int, default=32, help="examples per step (default: 32)")
-    parser.add_argument("--max-length", type=positive_int, default=128, help="tokens per input (default: 128)")
+    parser.add_argument("--max-length", type=max_length, default=128, help="tokens per input, special tokens included (default: 128)")
     parser.add_argument("--eval-every", type=positive_int, default=1000, help="steps between evaluations (default: 1000)")
     parser.add_argument("--checkpoint-every", type=positive_int, default=500, help="steps between checkpoints (default: 500)")
     parser.add_argument("--resume", action="store_true", help="continue from the stage's last checkpoint")
@@ -718,7 +735,7 @@ def build_parser() -> argparse.ArgumentParser:
     data.set_defaults(run_stage=run_data)
     add_fine_tune(stage("classifier", run_classifier, "train the sentiment classifier"), lr=5e-5)
     stage("label", run_label, "label the user turns").add_argument(
-        "--classifier", default=None,
+        "--classifier", type=reward_model, default=None,
         help="reward model name or folder (default: vader on the built-in corpus, else <run>/classifier or current)")
     predictor = stage("predictor", run_predictor, "train the look-ahead predictor")
     add_fine_tune(predictor, lr=5e-5)
@@ -728,14 +745,14 @@ def build_parser() -> argparse.ArgumentParser:
                      help="seq2seq, or multiseq with its emotion head (default: seq2seq)")
     add_preset(mle, MLE_SIZES)
     rl = stage("rl", run_rl, "REINFORCE from the Seq2Seq policy")
-    rl.add_argument("--reward", default="lookahead", help="current, lookahead, or any registered name or model folder")
+    rl.add_argument("--reward", type=reward_model, default="lookahead", help="current, lookahead, or any registered name or model folder")
     add_preset(rl, RL_SIZES)
     add_preset(stage("evaluate", run_evaluate, "evaluate every trained system"), EVALUATE_SIZES, resume=False)
     chat = stage("chat", run_chat, "talk to a trained policy")
     chat.add_argument("--model", default="rl_lookahead", help="which policy of the run (default: rl_lookahead)")
     add_preset(chat, resume=False)
     sb3 = stage("sb3", run_sb3, "stable-baselines3 PPO in HappyBot-v0")
-    sb3.add_argument("--reward", default="lookahead", help="any registered name or model folder (default: lookahead)")
+    sb3.add_argument("--reward", type=reward_model, default="lookahead", help="any registered name or model folder (default: lookahead)")
     add_preset(sb3, resume=False)
     add_preset(stage("pipeline", run_pipeline, "every stage in order (the default)"), tuple(SIZE_FLAGS))
     compare = stages.add_parser("compare", help="compare evaluated runs (seeds)", description=run_compare.__doc__)

@@ -268,10 +268,19 @@ def test_labels_a_trained_predictor_learned_from_are_not_replaced(tmp_path):
     assert (tmp_path / "labels.jsonl").read_text() == "the labels it learned from\n"
 
 
-def test_an_unknown_reward_name_is_a_clean_error(tmp_path):
-    result = train("label", "--classifier", "lookahed", "--run", str(tmp_path))
+@pytest.mark.parametrize("stage, flag", [("label", "--classifier"), ("rl", "--reward"), ("sb3", "--reward")])
+def test_an_unknown_reward_name_is_refused_by_the_parser_before_the_run_folder_is_claimed(tmp_path, stage, flag):
+    result = train(stage, flag, "lookahed", "--run", str(tmp_path / "run"))
     assert result.returncode == 2 and "Traceback" not in result.stderr
-    assert "error: unknown reward model 'lookahed': registered names are" in result.stderr
+    assert f"argument {flag}: unknown reward model 'lookahed': registered names are" in result.stderr
+    assert not (tmp_path / "run").exists()  # so the corrected command may give another --seed
+
+
+@pytest.mark.parametrize("stage", ["classifier", "predictor"])
+def test_a_max_length_with_no_room_for_text_is_refused_by_the_parser(tmp_path, stage):
+    result = train(stage, "--max-length", "3", "--run", str(tmp_path / "run"))
+    assert result.returncode == 2 and "argument --max-length: must be at least 4, got 3" in result.stderr
+    assert not (tmp_path / "run").exists()
 
 
 def test_a_non_finite_loss_is_a_clean_error_naming_its_step(tmp_path, monkeypatch, capsys):
