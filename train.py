@@ -319,6 +319,10 @@ def run_mle(args: argparse.Namespace) -> int:
     run, preset, device = open_run(args), preset_of(args), device_of(args)
     if not args.resume:  # a resume may extend a finished stage
         refuse_a_trained(run / args.model / "policy")
+    elif args.model == "seq2seq" and (started := [f for f in ("rl_current", "rl_lookahead") if (run / f).is_dir()]):
+        # as the label stage keeps a trained predictor's labels: those policies would stand on one Seq2Seq, the report on another
+        raise FileExistsError(f"{', '.join(str(run / f) for f in started)} started from {run / 'seq2seq' / 'policy'}: "
+                              "extend Seq2Seq in another --run, or delete them to train them again from the longer one")
     torch.manual_seed(args.seed)
     data = load_policy_data(corpus_of(args), "train", preset.max_context_tokens, preset.max_response_tokens)
     valid = load_policy_data(corpus_of(args), "validation", preset.max_context_tokens, preset.max_response_tokens)
@@ -331,6 +335,7 @@ def run_mle(args: argparse.Namespace) -> int:
     update_metrics(run, args.model, {**metrics, "train_examples": len(data)})
     policy.save(run / args.model / "policy")  # last: the pipeline skips a stage once its model exists
     log(args, f"{args.model}: saved {run / args.model / 'policy'} ({json.dumps(metrics)})")
+    note_a_stale_report(args, run)
     return 0
 
 
@@ -365,7 +370,23 @@ def run_rl(args: argparse.Namespace) -> int:
                                "rl_weight": agent.config.rl_weight})
     agent.policy.save(run / name / "policy")  # last: the pipeline skips a stage once its model exists
     log(args, f"{name}: saved {run / name / 'policy'} (mean reward of the last updates {metrics['final_reward']:.3f})")
+    note_a_stale_report(args, run)
     return 0
+
+
+def policies_newer_than(report: Path) -> list[Path]:
+    """The evaluated systems' policies saved after ``report`` was written, which it does not describe."""
+    from agents.evaluation import SYSTEMS
+
+    written = report.stat().st_mtime
+    return [report.parent / s / "policy" for s in SYSTEMS if (report.parent / s / "policy").is_dir()
+            and (report.parent / s / "policy").stat().st_mtime > written]
+
+
+def note_a_stale_report(args: argparse.Namespace, run: Path) -> None:
+    """A policy extended with --resume after the run was evaluated: say that the report now lags it."""
+    if (run / "results.md").is_file() and policies_newer_than(run / "results.md"):
+        log(args, f"{run / 'results.md'} predates this policy: `train.py evaluate` (or the pipeline) reports it again")
 
 
 def run_evaluate(args: argparse.Namespace) -> int:
@@ -510,7 +531,9 @@ def run_pipeline(args: argparse.Namespace) -> int:
     wall_seconds = record.get("wall_seconds", {})
     ran, untimed = False, []
     for label, argv, output, checkpoint in pipeline_stages(args):
-        if output.exists():
+        if label == "evaluate" and output.exists() and (newer := policies_newer_than(output)):
+            log(args, f"pipeline: {output} predates {', '.join(map(str, newer))}: evaluating again")
+        elif output.exists():
             log(args, f"pipeline: {label} done already ({output}), skipped")
             if label not in wall_seconds:  # made by its own command, outside every pipeline: its time is unknown
                 untimed.append(label)
@@ -532,6 +555,9 @@ def run_pipeline(args: argparse.Namespace) -> int:
     if not ran and "command" in record:
         # the record says how the stages were made: this command made none of them
         log(args, f"pipeline: nothing to train; {run / 'results.md'} and its record are unchanged")
+        if given := [f"--{name.replace('_', '-')}" for name in SIZE_FLAGS if getattr(args, name) is not None]:
+            log(args, f"pipeline: {' '.join(given)} changed nothing: a finished stage is extended by its own command "
+                      "with --resume (`train.py rl --reward lookahead --resume --rl-updates N`), then the pipeline reports it")
         return 0
     record = run_record(args, wall_seconds, untimed)
     update_metrics(run, "pipeline", record)

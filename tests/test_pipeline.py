@@ -159,6 +159,27 @@ def test_evaluating_again_keeps_the_record_and_says_so(run, tmp_path):
     assert "Evaluated again by `python " in report and " evaluate " in report.split("Evaluated again by")[1].split("\n")[0]
 
 
+def test_a_policy_extended_after_evaluation_is_evaluated_again_and_seq2seq_under_rl_is_kept(run, tmp_path):
+    copy = shutil.copytree(run, tmp_path / "run")
+
+    def train(*argv: str) -> subprocess.CompletedProcess:
+        return subprocess.run([sys.executable, str(REPO_ROOT / "train.py"), *argv, "--run", str(copy), "--device", "cpu", "--quiet"],
+                              capture_output=True, text=True)
+
+    longer = train("rl", "--reward", "lookahead", "--resume", "--rl-updates", "4", "--rl-learning-rate", "3e-4", "--rl-weight", "0.5")
+    assert longer.returncode == 0, longer.stderr
+    assert f"{copy / 'results.md'} predates this policy" in longer.stdout
+    seq2seq = train("mle", "--model", "seq2seq", "--resume", "--mle-steps", "9")
+    assert seq2seq.returncode == 2 and f"{copy / 'rl_current'}, {copy / 'rl_lookahead'} started from" in seq2seq.stderr
+
+    again = train("pipeline", "--rl-updates", "4", "--rl-learning-rate", "3e-4", "--rl-weight", "0.5")
+    assert again.returncode == 0, again.stderr
+    assert f"{copy / 'results.md'} predates {copy / 'rl_lookahead' / 'policy'}: evaluating again" in again.stdout
+    assert (copy / "results.md").stat().st_mtime > (copy / "rl_lookahead" / "policy").stat().st_mtime
+    unchanged = train("pipeline", "--rl-updates", "9")
+    assert "--rl-updates changed nothing: a finished stage is extended by its own command" in unchanged.stdout
+
+
 def test_evaluate_and_chat_score_on_the_device_given(run, tmp_path, monkeypatch):
     import reward_models
     import train
@@ -266,7 +287,8 @@ def test_a_stage_resumed_after_a_kill_adds_the_seconds_its_checkpoint_holds(run,
     assert result.returncode == 0, result.stderr
     after = json.loads((copy / "metrics.json").read_text())["pipeline"]
     assert 1000 < after["wall_seconds"].pop("rl lookahead") < 1000 + 120
-    assert after["wall_seconds"] == {stage: t for stage, t in before.items() if stage != "rl lookahead"}
+    assert after["wall_seconds"].pop("evaluate") > 0  # the report predated the finished policy: evaluated again
+    assert after["wall_seconds"] == {stage: t for stage, t in before.items() if stage not in ("rl lookahead", "evaluate")}
     assert after["total_seconds"] > 1000
 
 
