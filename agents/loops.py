@@ -126,7 +126,8 @@ def train_mle(
     if valid_loss is not None and not math.isfinite(valid_loss):
         # every training loss was finite, but these weights are not usable: the caller saves no policy
         raise FloatingPointError(f"non-finite held-out loss ({valid_loss}) after step {config.steps}: the policy was not saved")
-    writer.add_scalar(f"{tag}/valid_mle_loss", valid_loss or 0.0, config.steps)
+    if valid_loss is not None:  # without held-out data there is no loss: a 0.0 would read as a perfect one
+        writer.add_scalar(f"{tag}/valid_mle_loss", valid_loss, config.steps)
     return {"steps": config.steps, "valid_mle_loss": valid_loss}
 
 

@@ -561,6 +561,16 @@ class LoggedSteps:
         pass
 
 
+def test_mle_without_held_out_data_logs_no_held_out_loss(tmp_path):
+    from agents.loops import LoopConfig, train_mle
+
+    data, writer = toy_policy_data(), LoggedSteps()
+    metrics = train_mle(Seq2SeqPolicy(TOY), data, data.head(0), LoopConfig(steps=2, batch_size=4), tmp_path, writer, "mle", quiet=True)
+    assert metrics["valid_mle_loss"] is None and "mle/valid_mle_loss" not in writer.steps
+    train_mle(Seq2SeqPolicy(TOY), data, data.head(2), LoopConfig(steps=2, batch_size=4), tmp_path / "held_out", writer, "mle2", quiet=True)
+    assert writer.steps["mle2/valid_mle_loss"] == [2]
+
+
 def test_resumed_mle_training_runs_only_the_steps_after_the_checkpoint(tmp_path, monkeypatch):
     """Runs are deterministic, so a resume that read the checkpoint and then quietly trained from step 0
     would end in the very weights of a resumed run: only the work done tells them apart."""
