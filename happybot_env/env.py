@@ -82,9 +82,10 @@ class HappyBotEnv(gym.Env):
     over a pass, not independent draws). Or the context given in
     ``reset(options={"user": ..., "previous_system": ...})`` (``"user"`` required,
     ``"previous_system"`` optional, other keys refused), which takes no step of the walk. A user
-    turn with no tokens (empty, blank or zero-width characters) is refused in ``options`` and skipped
-    in a corpus: there is nothing to answer. ``info`` holds the texts: ``previous_system``, ``user``, ``gold_response`` and
-    ``next_user`` (``None`` when unknown), and ``context_truncated``.
+    turn with no tokens (empty, blank or zero-width characters) is refused in ``options`` and
+    skipped in a corpus: there is nothing to answer. ``info`` holds the texts:
+    ``previous_system``, ``user``, ``gold_response`` and ``next_user`` (``None`` when unknown), and
+    ``context_truncated``.
 
     ## Episode End
 
