@@ -671,11 +671,10 @@ def reward_model(text: str) -> str:
     folder is claimed (a run made by a command that then failed would hold its seed)."""
     import reward_models
 
-    if text not in reward_models.registered() and not Path(text).is_dir():
-        raise argparse.ArgumentTypeError(
-            f"unknown reward model {text!r}: registered names are {', '.join(reward_models.registered())}, or give a model folder"
-        )
-    return text
+    try:
+        return reward_models.check_spec(text)
+    except reward_models.UnknownRewardModel as e:
+        raise argparse.ArgumentTypeError(str(e)) from None
 
 
 def positive_float(text: str) -> float:

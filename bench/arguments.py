@@ -20,11 +20,10 @@ def positive_int(text: str) -> int:
 
 def reward_model_name(text: str) -> str:
     """A registered reward model or a folder; checked before any model loads."""
-    if text not in reward_models.registered() and not Path(text).is_dir():
-        raise argparse.ArgumentTypeError(
-            f"unknown reward model {text!r}: registered names are {', '.join(reward_models.registered())}, or give a model folder"
-        )
-    return text
+    try:
+        return reward_models.check_spec(text)
+    except reward_models.UnknownRewardModel as e:
+        raise argparse.ArgumentTypeError(str(e)) from None
 
 
 def device_name(text: str) -> str:

@@ -10,6 +10,6 @@ sequence-classification model, by path; and anything registered with ``register`
 """
 
 from .base import CallableReward, RewardModel, RewardModelError, check_scores, failures_named
-from .registry import UnknownRewardModel, make, register, registered
+from .registry import UnknownRewardModel, check_spec, make, register, registered
 
-__all__ = ["CallableReward", "RewardModel", "RewardModelError", "check_scores", "failures_named", "UnknownRewardModel", "make", "register", "registered"]
+__all__ = ["CallableReward", "RewardModel", "RewardModelError", "check_scores", "failures_named", "UnknownRewardModel", "check_spec", "make", "register", "registered"]

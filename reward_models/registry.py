@@ -64,7 +64,7 @@ def make(spec: str | Path | RewardModel | Callable, **kwargs) -> RewardModel:
     if isinstance(spec, RewardModel):
         return _build(spec.name, lambda: spec, kwargs)
     if isinstance(spec, str) and not spec.strip():  # as a path, "" is the working directory
-        raise UnknownRewardModel(f"an empty reward model name: registered names are {', '.join(registered())}")
+        raise _unknown(spec)
     _refuse_a_class(spec, "make(...)")
     if isinstance(spec, str) and spec in _registry:
         return _build(spec, _registry[spec], kwargs)
@@ -75,9 +75,23 @@ def make(spec: str | Path | RewardModel | Callable, **kwargs) -> RewardModel:
     if callable(spec) and not isinstance(spec, (str, Path)):
         model = CallableReward(spec)
         return _build(model.name, lambda: model, kwargs)
+    raise _unknown(spec)
+
+
+def check_spec(spec: str) -> str:
+    """``spec``, if it is a registered name or a model folder; else the error ``make`` would raise.
+    Command lines call it to refuse a bad ``--reward`` before anything loads."""
+    if spec.strip() and (spec in _registry or Path(spec).is_dir()):
+        return spec
+    raise _unknown(spec)
+
+
+def _unknown(spec: str | Path | Callable) -> UnknownRewardModel:
     text = str(spec)
+    if isinstance(spec, str) and not text.strip():
+        return UnknownRewardModel(f"an empty reward model name: registered names are {', '.join(registered())}")
     looks_like_a_path = isinstance(spec, Path) or "/" in text or "\\" in text
-    raise UnknownRewardModel(
+    return UnknownRewardModel(
         (f"no reward model folder at {text}" if looks_like_a_path else f"unknown reward model {text!r}")
         + f": registered names are {', '.join(registered())}; "
         "a folder holding a Hugging Face sequence-classification model or a callable work too"

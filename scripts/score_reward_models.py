@@ -44,8 +44,10 @@ def main() -> None:
     if not args.data_dir.is_dir():
         parser.error(f"argument --data-dir: no folder at {args.data_dir}")
     for flag, spec in (("--classifier", args.classifier), ("--predictor", args.predictor)):
-        if spec not in reward_models.registered() and not Path(spec).is_dir():
-            parser.error(f"argument {flag}: unknown reward model {spec!r}: registered names are {', '.join(reward_models.registered())}, or give a model folder")
+        try:
+            reward_models.check_spec(spec)
+        except reward_models.UnknownRewardModel as e:
+            parser.error(f"argument {flag}: {e}")
     try:
         resolve_device(args.device)
     except ValueError as e:

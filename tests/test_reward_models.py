@@ -453,3 +453,11 @@ def test_scores_that_carry_a_graph_are_detached():
     weight = torch.ones(1, requires_grad=True)
     scores = make(lambda users, responses: weight * torch.full((len(users),), 0.5))(["hi"], ["hello"])
     assert not scores.requires_grad and scores.tolist() == [0.5]
+
+
+def test_check_spec_accepts_what_make_builds_by_name_or_folder_and_refuses_the_rest(tiny_bert):
+    assert reward_models.check_spec("vader") == "vader" and reward_models.check_spec(str(tiny_bert)) == str(tiny_bert)
+    with pytest.raises(reward_models.UnknownRewardModel, match="unknown reward model 'nosuch': registered names are .*lookahead"):
+        reward_models.check_spec("nosuch")
+    with pytest.raises(reward_models.UnknownRewardModel, match="an empty reward model name"):
+        reward_models.check_spec(" ")  # as a path, it would be the working directory
