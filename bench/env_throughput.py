@@ -53,15 +53,28 @@ def actions(generator: torch.Generator, steps: int, num_envs: int, sep: int) -> 
     return torch.where(torch.rand(steps, num_envs, generator=generator) < 0.05, sep, words)
 
 
-def token_steps_per_second(envs, plan: torch.Tensor, to_env) -> float:
+def timed_token_steps(envs, plan: torch.Tensor, to_env) -> tuple[int, float]:
+    """``(token_steps, seconds)`` of stepping ``envs`` through ``plan[1:]`` (``plan[0]`` warms up).
+
+    An environment's step after its episode ended only resets it (Gymnasium's next-step
+    autoreset) and appends no token, so it is not counted.
+    """
     envs.reset(seed=0)
-    envs.step(to_env(plan[0]))  # warm-up
+    _, _, terminated, truncated, _ = envs.step(to_env(plan[0]))  # warm-up
+    ended, token_steps = terminated | truncated, 0
     start = time.perf_counter()
     for step_actions in plan[1:]:
-        envs.step(to_env(step_actions))
+        token_steps = token_steps + (~ended).sum()  # on the env's device: no synchronisation per step
+        _, _, terminated, truncated, _ = envs.step(to_env(step_actions))
+        ended = terminated | truncated
     if isinstance(envs, HappyBotVectorEnv) and envs.device.type == "cuda":
         torch.cuda.synchronize(envs.device)
-    return (len(plan) - 1) * plan.shape[1] / (time.perf_counter() - start)
+    return int(token_steps), time.perf_counter() - start
+
+
+def token_steps_per_second(envs, plan: torch.Tensor, to_env) -> float:
+    token_steps, seconds = timed_token_steps(envs, plan, to_env)
+    return token_steps / seconds
 
 
 def measure(reward_name: str, args: argparse.Namespace, plan: torch.Tensor) -> dict:

@@ -1,8 +1,10 @@
 """The benchmark scripts refuse arguments they cannot time, before any model loads where they can."""
 
+import importlib
 import subprocess
 import sys
 
+import numpy as np
 import pytest
 
 from .conftest import REPO_ROOT
@@ -37,3 +39,22 @@ def bench(script: str, *args: str) -> subprocess.CompletedProcess:
 def test_an_argument_with_nothing_to_time_is_refused(script, args, message):
     result = bench(script, *args)
     assert result.returncode == 2 and message in result.stderr, result.stderr
+
+
+class EndsOnZero:
+    """Vector env stand-in whose episodes end on action 0, as numpy arrays like SyncVectorEnv's."""
+
+    def reset(self, seed=None):
+        return None, {}
+
+    def step(self, actions):
+        return None, None, actions == 0, np.zeros(len(actions), dtype=bool), {}
+
+
+def test_env_throughput_counts_only_the_steps_that_append_a_token(monkeypatch):
+    monkeypatch.syspath_prepend(str(REPO_ROOT / "bench"))
+    env_throughput = importlib.import_module("env_throughput")
+    # row 0 warms up and ends env 1; an env's step after its episode ended is its autoreset, no token
+    plan = np.array([[5, 0], [0, 5], [5, 5], [5, 5]])
+    token_steps, seconds = env_throughput.timed_token_steps(EndsOnZero(), plan, lambda a: a)
+    assert token_steps == 1 + 1 + 2 and seconds > 0
