@@ -332,7 +332,7 @@ def run_mle(args: argparse.Namespace) -> int:
     loop = LoopConfig(preset.mle_steps, preset.batch_size, preset.mle_learning_rate, checkpoint_every=preset.checkpoint_every, seed=args.seed)
     with writer_for(run, f"mle_{args.model}", {**asdict(loop), **asdict(config)}) as writer:
         metrics = train_mle(policy, data, valid, loop, run / args.model, writer, f"mle_{args.model}", args.resume, args.quiet)
-    update_metrics(run, args.model, {**metrics, "train_examples": len(data)})
+    update_metrics(run, args.model, {**metrics, "train_examples": len(data), "sizes": sizes_read(preset, MLE_READS)})
     policy.save(run / args.model / "policy")  # last: the pipeline skips a stage once its model exists
     log(args, f"{args.model}: saved {run / args.model / 'policy'} ({json.dumps(metrics)})")
     note_a_stale_report(args, run)
@@ -367,7 +367,7 @@ def run_rl(args: argparse.Namespace) -> int:
     with writer_for(run, name, {**hyperparameters, "reward": args.reward}) as writer:
         metrics = train_reinforce(agent, loop, run / name, writer, name, args.resume, args.quiet, reward=reward_identity(args.reward))
     update_metrics(run, name, {**metrics, "reward_model": str(args.reward), "learning_rate": agent.config.learning_rate,
-                               "rl_weight": agent.config.rl_weight})
+                               "rl_weight": agent.config.rl_weight, "sizes": sizes_read(preset, RL_READS)})
     agent.policy.save(run / name / "policy")  # last: the pipeline skips a stage once its model exists
     log(args, f"{name}: saved {run / name / 'policy'} (mean reward of the last updates {metrics['final_reward']:.3f})")
     note_a_stale_report(args, run)
@@ -405,7 +405,7 @@ def run_evaluate(args: argparse.Namespace) -> int:
         raise FileNotFoundError(f"no trained policy in {run}: run the mle and rl stages first")
     record = read_metrics(run).get("pipeline", {})
     # a finished pipeline evaluated again keeps how it was made, and says what changed; a running one writes its own
-    record = {**record, "evaluated_again": provenance()} if "command" in record else None
+    record = {**record, "evaluated_again": provenance(), "stage_sizes": stage_sizes(run)} if "command" in record else None
     write_report(results, run, reward_histories(run), record)
     update_metrics(run, "evaluate", results["systems"])
     log(args, f"evaluate: wrote {run / 'results.md'}, results.json and rewards.png")
@@ -581,11 +581,18 @@ def run_record(args: argparse.Namespace, wall_seconds: dict[str, float], untimed
         "seed": args.seed,
         "preset": preset_name(args),
         "sizes": asdict(preset_of(args)),
+        "stage_sizes": stage_sizes(args.run),
         "data_dir": str(args.data_dir) if args.data_dir else None,
         "wall_seconds": wall_seconds,
         "untimed_stages": untimed,
         "total_seconds": round(sum(wall_seconds.values()), 1),
     }
+
+
+def stage_sizes(run: Path) -> dict[str, dict]:
+    """The sizes each policy stage of ``run`` was trained with, which differ from the pipeline's
+    last invocation where a stage ran, or was extended, with other size flags."""
+    return {stage: m["sizes"] for stage, m in read_metrics(run).items() if stage != "pipeline" and "sizes" in m}
 
 
 def provenance() -> dict[str, str]:
@@ -720,6 +727,13 @@ SIZE_FLAGS = {
 MLE_SIZES = ("mle_steps", "batch_size", "mle_learning_rate", "checkpoint_every", "eval_examples")
 RL_SIZES = ("rl_updates", "rl_envs", "rl_learning_rate", "rl_weight", "checkpoint_every")
 EVALUATE_SIZES = ("eval_examples",)
+# the preset fields each policy stage reads, recorded with its metrics (``stage_sizes``)
+MLE_READS = ("max_context_tokens", "max_response_tokens", "hidden_size", *MLE_SIZES)
+RL_READS = ("max_context_tokens", "max_response_tokens", "train_reward_models", *RL_SIZES)
+
+
+def sizes_read(preset: Preset, names: tuple[str, ...]) -> dict:
+    return {name: getattr(preset, name) for name in names}
 
 
 def add_preset(parser: argparse.ArgumentParser, sizes: tuple[str, ...] = (), resume: bool = True) -> None:

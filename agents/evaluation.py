@@ -209,6 +209,11 @@ def run_record_lines(record: dict) -> list[str]:
         f"- hardware: {record['hardware']}",
         f"- seed: {record['seed']}; preset `{record['preset']}`: "
         + ", ".join(f"{k}={v}" for k, v in record["sizes"].items()),
+    ]
+    for stage, sizes in record.get("stage_sizes", {}).items():  # records written before HappyBot kept them have none
+        if other := {k: v for k, v in sizes.items() if record["sizes"].get(k) != v}:
+            lines.append(f"- {stage} was trained with other sizes: " + ", ".join(f"{k}={v}" for k, v in other.items()))
+    lines += [
         f"- data: {record['data_dir'] or 'the built-in corpus'}",
         "",
         "| stage | wall time (s) |",

@@ -136,11 +136,14 @@ def test_report_says_how_it_was_made(run):
     assert record["total_seconds"] == pytest.approx(sum(record["wall_seconds"].values()), abs=0.2)
     assert record["seed"] == 0 and record["preset"] == "tiny" and record["sizes"]["rl_updates"] == 3
     assert record["sizes"]["rl_learning_rate"] == 3e-4 and record["sizes"]["rl_weight"] == 0.5
+    assert set(record["stage_sizes"]) == {"seq2seq", "multiseq", "rl_current", "rl_lookahead"}
+    assert record["stage_sizes"]["rl_lookahead"]["rl_updates"] == 3 and record["stage_sizes"]["seq2seq"]["mle_steps"] == 4
     head = subprocess.run(["git", "-C", str(REPO_ROOT), "rev-parse", "HEAD"], capture_output=True, text=True)
     assert "CPU cores" in record["hardware"] and record["commit"].startswith(head.stdout[:12] if head.returncode == 0 else "unknown")
     report = (run / "results.md").read_text()
     assert "## Run" in report and f"| total | {record['total_seconds']} |" in report
     assert all(f"| {stage} | {record['wall_seconds'][stage]} |" in report for stage in stages)
+    assert "trained with other sizes" not in report  # one invocation trained every stage
 
 
 def test_evaluating_again_keeps_the_record_and_says_so(run, tmp_path):
@@ -176,6 +179,10 @@ def test_a_policy_extended_after_evaluation_is_evaluated_again_and_seq2seq_under
     assert again.returncode == 0, again.stderr
     assert f"{copy / 'results.md'} predates {copy / 'rl_lookahead' / 'policy'}: evaluating again" in again.stdout
     assert (copy / "results.md").stat().st_mtime > (copy / "rl_lookahead" / "policy").stat().st_mtime
+    # the record's sizes are this invocation's: the report says which policy was trained otherwise
+    report = (copy / "results.md").read_text()
+    assert "rl_updates=4" in report.split("- seed: ")[1].split("\n")[0]
+    assert "- rl_current was trained with other sizes: rl_updates=3\n" in report and "- rl_lookahead was" not in report
     unchanged = train("pipeline", "--rl-updates", "9")
     assert "--rl-updates changed nothing: a finished stage is extended by its own command" in unchanged.stdout
 
