@@ -285,12 +285,13 @@ def _rename_gru_cell_weights(module: nn.Module, state_dict: dict, prefix: str, *
 
 @dataclass
 class ActingState:
-    """What the policy carries between environment steps: encoder states and the decoder's ``m_t``."""
+    """What the policy carries between environment steps: encoder states, the decoder's ``m_t``, and
+    each env's response length when it acted last, which the next observation must exceed by one."""
 
     h: torch.Tensor
     mask: torch.Tensor
     m: torch.Tensor
-    last_token: torch.Tensor
+    lengths: torch.Tensor
 
 
 def as_batch(observation: dict, vocab_size: int, device: torch.device) -> tuple[torch.Tensor, torch.Tensor]:
@@ -318,7 +319,9 @@ def act(
     """Choose the next token for each env, keeping the recurrent state across steps.
 
     An env whose response is empty has started a new episode: its context is encoded afresh.
-    Returns ``(actions, state)``; pass the state back with the next observation.
+    Returns ``(actions, state)``; pass the state back with the next observation. The decoder reads
+    the token the observation shows last, so an env may be stepped with another action than the one
+    returned (exploration, a forced prefix); an observation skipped or given twice is refused.
 
     It acts in the module's current mode, as ``generate`` and every ``nn.Module`` do: greedy acting
     is deterministic only in eval mode (a loaded policy is in it; call ``policy.eval()`` on a new
@@ -326,17 +329,27 @@ def act(
     """
     device = next(policy.parameters()).device
     context, response = as_batch(observation, policy.config.vocab_size, device)
-    new_episode = (response == policy.config.pad_id).all(1)
+    lengths = (response != policy.config.pad_id).sum(1)
+    new_episode = lengths == 0
     with torch.no_grad():
         if state is None or state.h.shape[1] != context.shape[1] or state.m.shape[0] != context.shape[0]:
+            if not new_episode.all():
+                env = int((~new_episode).nonzero()[0])
+                raise ValueError(f"env {env}'s response already holds {int(lengths[env])} tokens: act() starts with "
+                                 "no state on the observations that begin the episodes (reset's)")
             h, mask, m = policy.encode(context)
-            state = ActingState(h, mask, m, torch.full_like(new_episode, policy.config.start_id, dtype=torch.long))
-        elif new_episode.any():
-            h, mask, m = policy.encode(context[new_episode])
-            state.h[new_episode], state.mask[new_episode], state.m[new_episode] = h, mask, m
-            state.last_token[new_episode] = policy.config.start_id
-        logits, state.m = policy.decode_step(state.last_token, state.m, state.h, state.mask)
+            state = ActingState(h, mask, m, lengths)
+        else:
+            if (off := ~new_episode & (lengths != state.lengths + 1)).any():
+                env = int(off.nonzero()[0])
+                raise ValueError(f"env {env}'s response holds {int(lengths[env])} tokens, its state saw {int(state.lengths[env])} "
+                                 "last: give act() every step's observation, once and in order")
+            if new_episode.any():
+                h, mask, m = policy.encode(context[new_episode])
+                state.h[new_episode], state.mask[new_episode], state.m[new_episode] = h, mask, m
+        written_last = response.gather(1, (lengths - 1).clamp(min=0).unsqueeze(1)).squeeze(1)
+        logits, state.m = policy.decode_step(torch.where(new_episode, policy.config.start_id, written_last), state.m, state.h, state.mask)
         log_p = logits.float().log_softmax(-1)  # as generate() computes it, so the two agree token for token
         actions = log_p.argmax(-1) if greedy else sample(log_p.exp())
-    state.last_token = actions
+    state.lengths = lengths
     return actions, state

@@ -764,6 +764,30 @@ def test_greedy_acting_writes_what_greedy_generation_writes_in_single_and_vector
     assert [tokens for _, tokens in finished] == generated([context for context, _ in finished], 3)
 
 
+def test_acting_follows_the_tokens_the_env_was_given_and_refuses_a_skipped_or_repeated_observation():
+    """An env stepped with another token than act() chose (exploration, a forced prefix): the decoder
+    reads the observed token, as teacher forcing would."""
+    torch.manual_seed(0)
+    policy = Seq2SeqPolicy(TOY).eval()
+    context = torch.randint(3, 8, (2, 5))
+    response = torch.zeros((2, 3), dtype=torch.long)
+    actions, state = act(policy, {"context": context, "response": response}, greedy=True)
+    response[:, 0] = forced = (actions + 1 - 3) % 5 + 3  # another writable token than each chose
+    actions, state = act(policy, {"context": context, "response": response}, state, greedy=True)
+    h, mask, m = policy.encode(context)
+    inputs = torch.stack([torch.full((2,), TOY.start_id), forced], 1)
+    m_star, _ = policy.decode(policy.embedding(inputs), m, h, mask)
+    assert torch.equal(actions, policy.output_logits(m_star[:, -1]).argmax(-1))
+
+    with pytest.raises(ValueError, match="env 0's response holds 1 tokens, its state saw 1 last: give act"):
+        act(policy, {"context": context, "response": response}, state)  # the same observation again
+    response[:, 1:] = 4
+    with pytest.raises(ValueError, match="env 0's response holds 3 tokens, its state saw 1 last"):
+        act(policy, {"context": context, "response": response}, state)  # a step skipped
+    with pytest.raises(ValueError, match="env 0's response already holds 3 tokens: act.. starts with no state"):
+        act(policy, {"context": context, "response": response})
+
+
 def test_the_grus_run_in_float32_outside_autocast_whatever_autocast_is_on():
     """Under any autocast PyTorch runs cuDNN's GRUs in float16, unscaled: at a batch of thousands most
     of their weight gradients would underflow to 0. CPU autocast leaves GRUs alone, so the hooks
