@@ -26,7 +26,8 @@ class CheckpointError(RuntimeError):
 
 
 def rng_state() -> dict[str, Any]:
-    state = {"torch": torch.get_rng_state(), "python": list(random.getstate()[1])}
+    version, words, gauss_next = random.getstate()  # gauss_next: the second of the pair random.gauss draws
+    state = {"torch": torch.get_rng_state(), "python": list(words), "python_gauss_next": gauss_next}
     if torch.cuda.is_available():
         state["cuda"] = torch.cuda.get_rng_state_all()
     return state
@@ -34,7 +35,7 @@ def rng_state() -> dict[str, Any]:
 
 def set_rng_state(state: dict[str, Any]) -> None:
     torch.set_rng_state(state["torch"])
-    random.setstate((3, tuple(state["python"]), None))
+    random.setstate((3, tuple(state["python"]), state.get("python_gauss_next")))  # older checkpoints lack it
     if "cuda" in state and torch.cuda.is_available():
         torch.cuda.set_rng_state_all(state["cuda"])
 

@@ -151,6 +151,22 @@ def test_checkpoint_from_other_settings_or_format(tmp_path):
         load_checkpoint(tmp_path / "d.pt", {})
 
 
+def test_a_checkpoint_restores_every_random_state_python_keeps(tmp_path):
+    """random.gauss draws two numbers at a time and keeps the second for its next call."""
+    import random
+
+    from happybot_env.checkpoint import set_rng_state
+
+    random.seed(0)
+    random.gauss(0, 1)
+    save_checkpoint(tmp_path / "c.pt", 1, {})
+    expected = [random.gauss(0, 1), random.random(), torch.rand(1)]
+    random.seed(1)
+    torch.manual_seed(1)
+    set_rng_state(load_checkpoint(tmp_path / "c.pt", {})["rng"])
+    assert [random.gauss(0, 1), random.random(), torch.rand(1)] == expected
+
+
 def test_full_disk_while_checkpointing_keeps_the_previous_checkpoint(tmp_path, monkeypatch):
     save_checkpoint(tmp_path / "c.pt", 1, {}, model={"w": torch.ones(2)})
 
