@@ -14,7 +14,8 @@
     python train.py compare RUN RUN...  runs of other seeds side by side: mean ± s.d. and the claims
 
 Every stage reads and writes one run folder (``--run``, default ``runs/default``): TensorBoard
-event files (``tensorboard --logdir runs/default``), models in safetensors, ``metrics.json``.
+event files, a folder per stage under ``tensorboard/`` (``tensorboard --logdir runs/default``),
+models in safetensors, ``metrics.json``.
 Training stages checkpoint atomically; ``--resume`` continues a killed run where it stopped, or a
 finished one given more steps.
 """
@@ -165,12 +166,20 @@ def device_of(args: argparse.Namespace):
     return resolve_device(args.device)
 
 
-def writer_for(run: Path, stage: str, hyperparameters: dict):
+def writer_for(run: Path, stage: str, hyperparameters: dict, checkpoint: Path, resume: bool):
+    """A TensorBoard writer into ``<run>/tensorboard/<stage>``.
+
+    A folder per stage, so that a resumed stage can purge what its stopped run logged after the
+    checkpoint (TensorBoard drops a folder's events from ``purge_step`` on) and draw each step once.
+    """
     from torch.utils.tensorboard import SummaryWriter
 
-    writer = SummaryWriter(run)
+    from happybot_env.checkpoint import checkpoint_step
+
+    purge_step = checkpoint_step(checkpoint) + 1 if resume and checkpoint.is_file() else None
+    writer = SummaryWriter(run / "tensorboard" / stage, purge_step=purge_step)
     table = "\n".join(f"|{k}|{v}|" for k, v in hyperparameters.items())
-    writer.add_text(f"{stage}/hyperparameters", f"|param|value|\n|-|-|\n{table}")
+    writer.add_text(f"{stage}/hyperparameters", f"|param|value|\n|-|-|\n{table}", global_step=purge_step or 0)
     return writer
 
 
@@ -241,7 +250,7 @@ def train_reward_model(args: argparse.Namespace, stage: str, train, valid, data:
     run = open_run(args)
     config = fine_tune_config(args, "response" if stage == "classifier" else "pair")
     checkpoint = fine_tune_checkpoint(run, stage)
-    with writer_for(run, stage, asdict(config)) as writer:
+    with writer_for(run, stage, asdict(config), checkpoint, args.resume) as writer:
         model, accuracies = fine_tune(
             train, valid, config, writer=writer, tag=stage, quiet=args.quiet, checkpoint=checkpoint, resume=args.resume
         )
@@ -313,7 +322,7 @@ def run_mle(args: argparse.Namespace) -> int:
     import torch
 
     from agents import Seq2SeqConfig, Seq2SeqPolicy
-    from agents.loops import LoopConfig, train_mle
+    from agents.loops import CHECKPOINT, LoopConfig, train_mle
     from agents.policy_data import EMOTION_CLASSES, load_policy_data
 
     run, preset, device = open_run(args), preset_of(args), device_of(args)
@@ -330,7 +339,7 @@ def run_mle(args: argparse.Namespace) -> int:
     config = Seq2SeqConfig(hidden_size=preset.hidden_size, num_emotions=len(EMOTION_CLASSES) if args.model == "multiseq" else 0)
     policy = Seq2SeqPolicy.pretrained(config).to(device)
     loop = LoopConfig(preset.mle_steps, preset.batch_size, preset.mle_learning_rate, checkpoint_every=preset.checkpoint_every, seed=args.seed)
-    with writer_for(run, f"mle_{args.model}", {**asdict(loop), **asdict(config)}) as writer:
+    with writer_for(run, f"mle_{args.model}", {**asdict(loop), **asdict(config)}, run / args.model / CHECKPOINT, args.resume) as writer:
         metrics = train_mle(policy, data, valid, loop, run / args.model, writer, f"mle_{args.model}", args.resume, args.quiet)
     update_metrics(run, args.model, {**metrics, "train_examples": len(data), "sizes": sizes_read(preset, MLE_READS)})
     policy.save(run / args.model / "policy")  # last: the pipeline skips a stage once its model exists
@@ -344,7 +353,7 @@ def run_rl(args: argparse.Namespace) -> int:
     import torch
 
     from agents import ReinforceAgent, ReinforceConfig, Seq2SeqPolicy
-    from agents.loops import LoopConfig, train_reinforce
+    from agents.loops import CHECKPOINT, LoopConfig, train_reinforce
     from happybot_env.vector import HappyBotVectorEnv
 
     run, preset, device = open_run(args), preset_of(args), device_of(args)
@@ -364,7 +373,7 @@ def run_rl(args: argparse.Namespace) -> int:
     loop = LoopConfig(preset.rl_updates, preset.rl_envs, checkpoint_every=preset.checkpoint_every, seed=args.seed)
     # the agent's config holds REINFORCE's learning rates and clipping; the loop's own are MLE's
     hyperparameters = {"updates": loop.steps, "envs": loop.batch_size, "seed": loop.seed, **asdict(agent.config)}
-    with writer_for(run, name, {**hyperparameters, "reward": args.reward}) as writer:
+    with writer_for(run, name, {**hyperparameters, "reward": args.reward}, run / name / CHECKPOINT, args.resume) as writer:
         metrics = train_reinforce(agent, loop, run / name, writer, name, args.resume, args.quiet, reward=reward_identity(args.reward))
     update_metrics(run, name, {**metrics, "reward_model": str(args.reward), "learning_rate": agent.config.learning_rate,
                                "rl_weight": agent.config.rl_weight, "sizes": sizes_read(preset, RL_READS)})

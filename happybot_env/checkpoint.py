@@ -66,13 +66,23 @@ def _load(path: str | Path, mmap: bool = False) -> Any:
         raise CheckpointError(f"{path} is corrupted or not a HappyBot checkpoint ({type(e).__name__}: {e})") from None
 
 
-def load_checkpoint(path: str | Path, config: dict) -> dict[str, Any]:
-    """Read a checkpoint written by ``save_checkpoint`` for a run with the same ``config``."""
-    path = Path(path)
-    payload = _load(path)
+def checkpoint_step(path: str | Path) -> int:
+    """The step a checkpoint was written at (memory-mapped, as ``checkpoint_seconds``)."""
+    return int(_load_formatted(path, mmap=True)["step"])
+
+
+def _load_formatted(path: str | Path, mmap: bool = False) -> dict[str, Any]:
+    payload = _load(path, mmap)
     if not isinstance(payload, dict) or payload.get("format") != FORMAT:
         found = payload.get("format") if isinstance(payload, dict) else type(payload).__name__
         raise CheckpointError(f"{path} has format {found!r}, this HappyBot reads {FORMAT!r}")
+    return payload
+
+
+def load_checkpoint(path: str | Path, config: dict) -> dict[str, Any]:
+    """Read a checkpoint written by ``save_checkpoint`` for a run with the same ``config``."""
+    path = Path(path)
+    payload = _load_formatted(path)
     if payload["config"] != config:
         changed = sorted(k for k in set(config) | set(payload["config"]) if config.get(k) != payload["config"].get(k))
         raise CheckpointError(f"{path} was written with other settings ({', '.join(changed)}); resume with the same ones")

@@ -252,7 +252,7 @@ def test_tensorboard_holds_the_namespaced_curves_and_samples(run):
     from tensorboard.backend.event_processing.event_accumulator import EventAccumulator
 
     tags = {"scalars": set(), "tensors": set()}
-    for events in run.glob("events.out.tfevents.*"):
+    for events in run.glob("tensorboard/*/events.out.tfevents.*"):
         accumulator = EventAccumulator(str(events))
         accumulator.Reload()
         for kind in tags:

@@ -37,7 +37,7 @@ def test_mle_writes_policy_checkpoint_metrics_and_tensorboard(tmp_path):
     assert (tmp_path / "multiseq" / "policy" / "model.safetensors").is_file()
     assert (tmp_path / "multiseq" / "checkpoint.pt").is_file()
     assert json.loads((tmp_path / "metrics.json").read_text())["multiseq"]["steps"] == 4
-    assert list(tmp_path.glob("events.out.tfevents.*"))
+    assert list((tmp_path / "tensorboard" / "mle_multiseq").glob("events.out.tfevents.*"))
 
 
 def test_same_seed_same_run_and_another_seed_another_run(tmp_path):
@@ -63,16 +63,36 @@ def kill_once_checkpointed(argv: list[str], checkpoint, step: int) -> int:
 
 
 def events_files(run) -> set:
-    return set(run.glob("events.out.tfevents.*"))
+    return set(run.glob("tensorboard/*/events.out.tfevents.*"))
 
 
 def logged_steps(events, tag: str) -> list[int]:
-    """The steps at which the TensorBoard events file ``events`` holds scalar ``tag``."""
+    """The steps at which the TensorBoard events file, or folder, ``events`` holds scalar ``tag``:
+    in a folder, as TensorBoard draws it, without what a resumed run purged."""
     from tensorboard.backend.event_processing.event_accumulator import EventAccumulator
 
     accumulator = EventAccumulator(str(events))
     accumulator.Reload()
     return [event.step for event in accumulator.Scalars(tag)]
+
+
+def test_a_resumed_stage_purges_what_its_stopped_run_logged_after_the_checkpoint(tmp_path):
+    from tensorboard.backend.event_processing.event_accumulator import EventAccumulator
+
+    from train import writer_for
+
+    checkpoint = tmp_path / "checkpoint.pt"
+    with writer_for(tmp_path, "mle_seq2seq", {}, checkpoint, resume=False) as stopped:
+        for step in range(1, 6):  # stopped after step 5, its checkpoint at step 2
+            stopped.add_scalar("mle_seq2seq/mle_loss", 1.0, step)
+    save_checkpoint(checkpoint, 2, {})
+    with writer_for(tmp_path, "mle_seq2seq", {}, checkpoint, resume=True) as resumed:
+        for step in range(3, 6):
+            resumed.add_scalar("mle_seq2seq/mle_loss", 0.5, step)
+    accumulator = EventAccumulator(str(tmp_path / "tensorboard" / "mle_seq2seq"))
+    accumulator.Reload()
+    drawn = [(event.step, event.value) for event in accumulator.Scalars("mle_seq2seq/mle_loss")]
+    assert drawn == [(1, 1.0), (2, 1.0), (3, 0.5), (4, 0.5), (5, 0.5)]
 
 
 def test_sigkill_then_resume_finishes_as_if_never_interrupted(tmp_path):
@@ -94,6 +114,7 @@ def test_sigkill_then_resume_finishes_as_if_never_interrupted(tmp_path):
     # the resumed process's own events file shows which steps it trained
     (events,) = events_files(killed) - before
     assert logged_steps(events, "mle_seq2seq/mle_loss") == list(range(step + 1, 61))
+    assert logged_steps(events.parent, "mle_seq2seq/mle_loss") == list(range(1, 61))  # the killed run's later steps purged
 
 
 def test_corrupted_checkpoint_is_refused_and_left_alone(tmp_path):
@@ -344,6 +365,7 @@ def test_rl_sigkill_then_resume_finishes_as_if_never_interrupted(tmp_path):
     assert all(torch.equal(a[k], b[k]) for k in a)
     (events,) = events_files(killed) - before  # as for MLE: only the updates after the checkpoint
     assert logged_steps(events, "rl_vader/reward") == list(range(step + 1, 21))
+    assert logged_steps(events.parent, "rl_vader/reward") == list(range(1, 21))
     metrics = [json.loads((run / "metrics.json").read_text())["rl_vader"] for run in (straight, killed)]
     assert metrics[0] == metrics[1]
     history = metrics[1]["reward_history"]
@@ -389,6 +411,7 @@ def test_classifier_sigkill_then_resume_finishes_as_if_never_interrupted(tmp_pat
     assert not (killed / "classifier.checkpoint.pt").exists() and not (straight / "classifier.checkpoint.pt").exists()
     (events,) = events_files(killed) - before
     assert logged_steps(events, "classifier/loss") == list(range(step + 1, 41))
+    assert logged_steps(events.parent, "classifier/loss") == list(range(1, 41))
 
     again = train("classifier", "--run", str(straight), "--seed", "5", *args)  # a finished model is never replaced
     assert again.returncode == 2 and f"{straight / 'classifier'} exists: it is trained" in again.stderr
