@@ -286,7 +286,8 @@ def _rename_gru_cell_weights(module: nn.Module, state_dict: dict, prefix: str, *
 @dataclass
 class ActingState:
     """What the policy carries between environment steps: encoder states, the decoder's ``m_t``, and
-    each env's response length when it acted last, which the next observation must exceed by one."""
+    each env's response length when it acted last, which the next observation must exceed by one
+    (or be 0: a new episode)."""
 
     h: torch.Tensor
     mask: torch.Tensor
@@ -321,7 +322,8 @@ def act(
     An env whose response is empty has started a new episode: its context is encoded afresh.
     Returns ``(actions, state)``; pass the state back with the next observation. The decoder reads
     the token the observation shows last, so an env may be stepped with another action than the one
-    returned (exploration, a forced prefix); an observation skipped or given twice is refused.
+    returned (exploration, a forced prefix), with any token but ``[PAD]``, which observations pad
+    with. An observation skipped or given twice is refused.
 
     It acts in the module's current mode, as ``generate`` and every ``nn.Module`` do: greedy acting
     is deterministic only in eval mode (a loaded policy is in it; call ``policy.eval()`` on a new
@@ -329,10 +331,14 @@ def act(
     """
     device = next(policy.parameters()).device
     context, response = as_batch(observation, policy.config.vocab_size, device)
-    lengths = (response != policy.config.pad_id).sum(1)
+    # the position of the last token written, not a count: a [PAD] written inside stays visible as a gap
+    lengths = ((response != policy.config.pad_id) * torch.arange(1, response.shape[1] + 1, device=device)).amax(1)
     new_episode = lengths == 0
     with torch.no_grad():
-        if state is None or state.h.shape[1] != context.shape[1] or state.m.shape[0] != context.shape[0]:
+        if state is not None and (state.m.shape[0], state.h.shape[1]) != tuple(context.shape):
+            raise ValueError(f"the state is for {state.m.shape[0]} envs with {state.h.shape[1]} context tokens, the observation "
+                             f"has {context.shape[0]} with {context.shape[1]}: pass state=None to act in other envs")
+        if state is None:
             if not new_episode.all():
                 env = int((~new_episode).nonzero()[0])
                 raise ValueError(f"env {env}'s response already holds {int(lengths[env])} tokens: act() starts with "
@@ -342,8 +348,9 @@ def act(
         else:
             if (off := ~new_episode & (lengths != state.lengths + 1)).any():
                 env = int(off.nonzero()[0])
-                raise ValueError(f"env {env}'s response holds {int(lengths[env])} tokens, its state saw {int(state.lengths[env])} "
-                                 "last: give act() every step's observation, once and in order")
+                raise ValueError(f"env {env}'s response holds {int(lengths[env])} tokens where its state expects "
+                                 f"{int(state.lengths[env]) + 1}: give act() every step's observation, once and in order "
+                                 "(a step with [PAD], the padding, looks like a repeated one)")
             if new_episode.any():
                 h, mask, m = policy.encode(context[new_episode])
                 state.h[new_episode], state.mask[new_episode], state.m[new_episode] = h, mask, m

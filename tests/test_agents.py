@@ -776,16 +776,19 @@ def test_acting_follows_the_tokens_the_env_was_given_and_refuses_a_skipped_or_re
     actions, state = act(policy, {"context": context, "response": response}, state, greedy=True)
     h, mask, m = policy.encode(context)
     inputs = torch.stack([torch.full((2,), TOY.start_id), forced], 1)
-    m_star, _ = policy.decode(policy.embedding(inputs), m, h, mask)
+    m_star, states = policy.decode(policy.embedding(inputs), m, h, mask)
+    torch.testing.assert_close(state.m, states[:, -1])  # the decoder's state after reading the forced tokens
     assert torch.equal(actions, policy.output_logits(m_star[:, -1]).argmax(-1))
 
-    with pytest.raises(ValueError, match="env 0's response holds 1 tokens, its state saw 1 last: give act"):
+    with pytest.raises(ValueError, match="env 0's response holds 1 tokens where its state expects 2: give act"):
         act(policy, {"context": context, "response": response}, state)  # the same observation again
     response[:, 1:] = 4
-    with pytest.raises(ValueError, match="env 0's response holds 3 tokens, its state saw 1 last"):
+    with pytest.raises(ValueError, match="env 0's response holds 3 tokens where its state expects 2"):
         act(policy, {"context": context, "response": response}, state)  # a step skipped
     with pytest.raises(ValueError, match="env 0's response already holds 3 tokens: act.. starts with no state"):
         act(policy, {"context": context, "response": response})
+    with pytest.raises(ValueError, match="the state is for 2 envs with 5 context tokens, the observation has 1 with 5"):
+        act(policy, {"context": context[:1], "response": torch.zeros((1, 3), dtype=torch.long)}, state)
 
 
 def test_the_grus_run_in_float32_outside_autocast_whatever_autocast_is_on():
