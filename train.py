@@ -736,9 +736,10 @@ SIZE_FLAGS = {
 MLE_SIZES = ("mle_steps", "batch_size", "mle_learning_rate", "checkpoint_every", "eval_examples")
 RL_SIZES = ("rl_updates", "rl_envs", "rl_learning_rate", "rl_weight", "checkpoint_every")
 EVALUATE_SIZES = ("eval_examples",)
-# the preset fields each policy stage reads, recorded with its metrics (``stage_sizes``)
-MLE_READS = ("max_context_tokens", "max_response_tokens", "hidden_size", *MLE_SIZES)
-RL_READS = ("max_context_tokens", "max_response_tokens", "train_reward_models", *RL_SIZES)
+# the preset fields that shape what each policy stage trains, recorded with its metrics (``stage_sizes``);
+# not checkpoint_every, since a resume is exact
+MLE_READS = ("max_context_tokens", "max_response_tokens", "hidden_size", *(n for n in MLE_SIZES if n != "checkpoint_every"))
+RL_READS = ("max_context_tokens", "max_response_tokens", "train_reward_models", *(n for n in RL_SIZES if n != "checkpoint_every"))
 
 
 def sizes_read(preset: Preset, names: tuple[str, ...]) -> dict:
