@@ -169,17 +169,24 @@ def device_of(args: argparse.Namespace):
 def writer_for(run: Path, stage: str, hyperparameters: dict, checkpoint: Path, resume: bool):
     """A TensorBoard writer into ``<run>/tensorboard/<stage>``.
 
-    A folder per stage, so that a resumed stage can purge what its stopped run logged after the
-    checkpoint (TensorBoard drops a folder's events from ``purge_step`` on) and draw each step once.
+    A folder per stage, so that a stage can purge what a stopped run of it logged past where this
+    one starts (TensorBoard drops a folder's events from ``purge_step`` on) and draw each step once:
+    a resumed stage starts after its checkpoint, a new one from the start. What the stage would
+    refuse before training is refused here first, before anything is purged, except a resume
+    from a checkpoint of other settings: the stopped run's steps past that checkpoint are hidden.
     """
     from torch.utils.tensorboard import SummaryWriter
 
-    from happybot_env.checkpoint import checkpoint_step
+    from happybot_env.checkpoint import checkpoint_step, refuse_to_overwrite
 
-    purge_step = checkpoint_step(checkpoint) + 1 if resume and checkpoint.is_file() else None
+    if resume:
+        purge_step = checkpoint_step(checkpoint) + 1  # a missing or damaged checkpoint raises, naming it
+    else:
+        refuse_to_overwrite(checkpoint)
+        purge_step = 0
     writer = SummaryWriter(run / "tensorboard" / stage, purge_step=purge_step)
     table = "\n".join(f"|{k}|{v}|" for k, v in hyperparameters.items())
-    writer.add_text(f"{stage}/hyperparameters", f"|param|value|\n|-|-|\n{table}", global_step=purge_step or 0)
+    writer.add_text(f"{stage}/hyperparameters", f"|param|value|\n|-|-|\n{table}", global_step=purge_step)
     return writer
 
 

@@ -89,6 +89,12 @@ def load_checkpoint(path: str | Path, config: dict) -> dict[str, Any]:
     return payload
 
 
+def refuse_to_overwrite(path: str | Path) -> None:
+    """A new run of a stage must not replace the checkpoint a stopped run of it left."""
+    if Path(path).exists():
+        raise CheckpointError(f"{path} exists: pass --resume to continue that run, or choose another --run")
+
+
 def start_step(path: str | Path, config: dict, resume: bool, steps: int, restore: Callable[[dict], None]) -> tuple[int, float]:
     """The step a stage starts from and the seconds its earlier runs spent getting there.
 
@@ -97,8 +103,7 @@ def start_step(path: str | Path, config: dict, resume: bool, steps: int, restore
     """
     path = Path(path)
     if not resume:
-        if path.exists():
-            raise CheckpointError(f"{path} exists: pass --resume to continue that run, or choose another --run")
+        refuse_to_overwrite(path)
         return 0, 0.0
     payload = load_checkpoint(path, config)
     step = int(payload["step"])

@@ -94,6 +94,12 @@ def test_a_resumed_stage_purges_what_its_stopped_run_logged_after_the_checkpoint
     drawn = [(event.step, event.value) for event in accumulator.Scalars("mle_seq2seq/mle_loss")]
     assert drawn == [(1, 1.0), (2, 1.0), (3, 0.5), (4, 0.5), (5, 0.5)]
 
+    checkpoint.unlink()  # stopped before its first checkpoint: the stage starts again from step 1
+    with writer_for(tmp_path, "mle_seq2seq", {}, checkpoint, resume=False) as again:
+        again.add_scalar("mle_seq2seq/mle_loss", 0.25, 1)
+    accumulator.Reload()
+    assert [(event.step, event.value) for event in accumulator.Scalars("mle_seq2seq/mle_loss")] == [(1, 0.25)]
+
 
 def test_sigkill_then_resume_finishes_as_if_never_interrupted(tmp_path):
     long = ["--mle-steps", "60", "--checkpoint-every", "3"]
