@@ -166,17 +166,45 @@ def device_of(args: argparse.Namespace):
     return resolve_device(args.device)
 
 
-def writer_for(run: Path, stage: str, hyperparameters: dict, checkpoint: Path, resume: bool):
-    """A TensorBoard writer into ``<run>/tensorboard/<stage>``.
+class StageWriter:
+    """A TensorBoard ``SummaryWriter`` into ``<run>/tensorboard/<stage>``, opened on its first use.
 
     A folder per stage, so that a stage can purge what a stopped run of it logged past where this
     one starts (TensorBoard drops a folder's events from ``purge_step`` on) and draw each step once:
-    a resumed stage starts after its checkpoint, a new one from the start. What the stage would
-    refuse before training is refused here first, before anything is purged, except a resume
-    from a checkpoint of other settings: the stopped run's steps past that checkpoint are hidden.
+    a resumed stage starts after its checkpoint, a new one from the start. Opening it purges, so it
+    opens only when the stage logs, after the stage has checked its checkpoint: a resume refused for
+    other settings leaves the stopped run's curves whole.
     """
-    from torch.utils.tensorboard import SummaryWriter
 
+    def __init__(self, folder: Path, purge_step: int, hyperparameters: dict):
+        self.folder, self.purge_step, self.hyperparameters = folder, purge_step, hyperparameters
+        self._writer = None
+
+    def add_scalar(self, tag: str, value: float, global_step: int) -> None:
+        self._opened().add_scalar(tag, value, global_step)
+
+    def add_text(self, tag: str, text: str, global_step: int) -> None:
+        self._opened().add_text(tag, text, global_step)
+
+    def _opened(self):
+        from torch.utils.tensorboard import SummaryWriter
+
+        if self._writer is None:
+            self._writer = SummaryWriter(self.folder, purge_step=self.purge_step)
+            table = "\n".join(f"|{k}|{v}|" for k, v in self.hyperparameters.items())
+            self._writer.add_text(f"{self.folder.name}/hyperparameters", f"|param|value|\n|-|-|\n{table}", global_step=self.purge_step)
+        return self._writer
+
+    def __enter__(self) -> "StageWriter":
+        return self
+
+    def __exit__(self, *exception) -> None:
+        if self._writer is not None:
+            self._writer.close()
+
+
+def writer_for(run: Path, stage: str, hyperparameters: dict, checkpoint: Path, resume: bool) -> StageWriter:
+    """The stage's writer; what the stage would refuse before reading its checkpoint is refused here."""
     from happybot_env.checkpoint import checkpoint_step, refuse_to_overwrite
 
     if resume:
@@ -184,10 +212,7 @@ def writer_for(run: Path, stage: str, hyperparameters: dict, checkpoint: Path, r
     else:
         refuse_to_overwrite(checkpoint)
         purge_step = 0
-    writer = SummaryWriter(run / "tensorboard" / stage, purge_step=purge_step)
-    table = "\n".join(f"|{k}|{v}|" for k, v in hyperparameters.items())
-    writer.add_text(f"{stage}/hyperparameters", f"|param|value|\n|-|-|\n{table}", global_step=purge_step)
-    return writer
+    return StageWriter(run / "tensorboard" / stage, purge_step, hyperparameters)
 
 
 def reward_spec(name: str, run: Path, preset: Preset) -> str | Path:

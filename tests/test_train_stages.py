@@ -101,6 +101,20 @@ def test_a_resumed_stage_purges_what_its_stopped_run_logged_after_the_checkpoint
     assert [(event.step, event.value) for event in accumulator.Scalars("mle_seq2seq/mle_loss")] == [(1, 0.25)]
 
 
+def test_a_resume_refused_for_other_settings_leaves_the_stopped_runs_curves_whole(tmp_path):
+    from train import writer_for
+
+    checkpoint = tmp_path / "seq2seq" / "checkpoint.pt"
+    checkpoint.parent.mkdir()
+    with writer_for(tmp_path, "mle_seq2seq", {}, checkpoint, resume=False) as stopped:
+        for step in range(1, 6):  # stopped after step 5, its checkpoint at step 2
+            stopped.add_scalar("mle_seq2seq/mle_loss", 1.0, step)
+    save_checkpoint(checkpoint, 2, {"batch_size": 2})
+    result = train("mle", "--run", str(tmp_path), "--resume", *TINY)  # the tiny preset's batch size is not 2
+    assert result.returncode == 2 and "other settings" in result.stderr, result.stderr
+    assert logged_steps(tmp_path / "tensorboard" / "mle_seq2seq", "mle_seq2seq/mle_loss") == [1, 2, 3, 4, 5]
+
+
 def test_sigkill_then_resume_finishes_as_if_never_interrupted(tmp_path):
     long = ["--mle-steps", "60", "--checkpoint-every", "3"]
     assert train("mle", "--run", str(tmp_path / "straight"), *TINY, *long).returncode == 0
