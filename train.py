@@ -69,8 +69,8 @@ class Preset:
 
 
 PRESETS = {
-    # the default: the built-in corpus on a 2-core CPU in 4 to 6 minutes (223 s at commit ed4f6f2 on an
-    # Intel Xeon, 320 s at 92b8cb0 on an AMD EPYC)
+    # the default: the built-in corpus on a 2-core CPU in about 4 to 8 minutes (223 s at commit ed4f6f2
+    # on an Intel Xeon, 320 to 464 s on an AMD EPYC)
     "small": Preset(max_response_tokens=16, hidden_size=128, mle_steps=150, rl_updates=30, batch_size=32,
                     rl_envs=32, checkpoint_every=25, eval_examples=100, sb3_timesteps=512),
     # seconds, for tests
