@@ -6,8 +6,9 @@ Prints one JSON object: for each validation set, the examples, the accuracy (a s
 reads as positive) and the majority-class rate, the same sets the training stages report. The
 classifier is scored on SST-2 dev and the ED validation situations. The predictor's labels are the
 classifier's scores of the held-out user turns, as ``train.py label`` makes them: give the
-classifier the predictor was trained with (the shipped ``lookahead`` learned from the shipped
-``current``). Use it to score a model again after the data changes, or to compare one of your own.
+classifier whose labels the predictor learned (the shipped ``lookahead`` learned from a fully
+fine-tuned classifier, ``train.py classifier --data-dir DATA``; the shipped ``current`` labels
+differently). Use it to score a model again after the data changes, or to compare one of your own.
 """
 
 from __future__ import annotations

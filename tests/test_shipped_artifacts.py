@@ -39,7 +39,8 @@ def test_artifacts_are_small_safetensors_with_their_provenance(name):
     assert metadata["accuracy"] and metadata["data"]["train"] and metadata["licences"]
 
 
-def test_lookahead_carries_the_licences_of_current_whose_labels_it_learned():
+def test_lookahead_carries_the_licences_of_the_classifier_whose_labels_it_learned():
+    # its labels came from the fully fine-tuned classifier, trained on the data `current` was
     current, lookahead = (reward_models.make(name, device="cpu") for name in ("current", "lookahead"))
-    assert "SST-2: no licence stated by its authors" in current.licences
+    assert "SST-2: no licence stated by its authors" in lookahead.licences
     assert set(current.licences) <= set(lookahead.licences)
