@@ -334,15 +334,15 @@ def run_predictor(args: argparse.Namespace) -> int:
     from reward_models.examples import LICENCES, predictor_data, user_turn_labels
 
     refuse_a_trained(args.run / "predictor")
-    labels_path = args.labels or args.run / "labels.jsonl"
-    if not Path(labels_path).is_file():
+    labels_path = Path(args.labels or args.run / "labels.jsonl")
+    if not labels_path.is_file():
         raise FileNotFoundError(f"no labels at {labels_path}: run `train.py label` first, or pass --labels")
     sources = dialogue_sources(sources_for(args))
     train, valid, data = predictor_data(sources, user_turn_labels(labels_path))
     data["labels"] = str(labels_path)
     licences = {LICENCES[s.corpus] for s in sources}
-    if not args.labels:  # the run's own labels: the label stage recorded whose licences they carry
-        licences |= set(read_metrics(args.run).get("label", {}).get("licences", []))
+    if labels_path.name == "labels.jsonl":  # a label stage's, this run's or another's: it recorded whose licences they carry
+        licences |= set(read_metrics(labels_path.parent).get("label", {}).get("licences", []))
     return train_reward_model(args, "predictor", train, valid, data, sorted(licences))
 
 

@@ -613,6 +613,19 @@ def test_the_predictor_inherits_the_licences_of_the_model_that_labelled_its_data
         assert expected in licences and "DailyDialog: CC BY-NC-SA 4.0" in licences
 
 
+def test_a_predictor_on_another_runs_labels_inherits_the_licences_of_their_labeller(fixtures, tmp_path, tiny_bert):
+    import train as cli
+
+    licensed = shutil.copytree(tiny_bert, tmp_path / "licensed")
+    write_json(licensed / "happybot.json", {"licences": ["SentiCorpus: CC BY 4.0"]})
+    flags = ["--data-dir", str(fixtures), "--device", "cpu", "--quiet"]
+    assert cli.main(["label", "--classifier", str(licensed), "--run", str(tmp_path / "labelled"), *flags]) == 0
+    labels = tmp_path / "labelled" / "labels.jsonl"
+    assert cli.main(["predictor", "--labels", str(labels), "--epochs", "0.1", "--run", str(tmp_path / "run"), *flags]) == 0
+    metadata = read_json_object(tmp_path / "run" / "predictor" / "happybot.json")
+    assert "SentiCorpus: CC BY 4.0" in metadata["licences"] and metadata["data"]["labels"] == str(labels)
+
+
 def test_a_model_folder_whose_licences_are_not_a_list_of_strings_is_named(tiny_bert, tmp_path):
     import reward_models
 
