@@ -80,6 +80,7 @@ PRESETS = {
     "paper": Preset(train_reward_models=True),
 }
 RL_REWARDS = ("current", "lookahead")
+LABELS = "labels.jsonl"  # the label stage writes it into a run; its labeller's licences go in that run's metrics
 
 
 # -- run folder ---------------------------------------------------------------------------------
@@ -317,14 +318,14 @@ def run_label(args: argparse.Namespace) -> int:
 
     run = open_run(args)
     if (run / "predictor").exists():  # its metadata and metrics name these labels: they must stay the ones it learned
-        raise FileExistsError(f"{run / 'predictor'} was trained on {run / 'labels.jsonl'}: delete the predictor to label again, or use another --run")
+        raise FileExistsError(f"{run / 'predictor'} was trained on {run / LABELS}: delete the predictor to label again, or use another --run")
     spec = args.classifier or ("vader" if not args.data_dir else run / "classifier" if (run / "classifier").is_dir() else "current")
     classifier = reward_models.make(spec, **({} if spec == "vader" else {"device": args.device}))
     dialogues = dialogue_sources(sources_for(args))  # what the predictor reads: test splits never are
-    counts = label_user_turns(training_sources(dialogues) + held_out_sources(dialogues), classifier, run / "labels.jsonl", quiet=args.quiet)
+    counts = label_user_turns(training_sources(dialogues) + held_out_sources(dialogues), classifier, run / LABELS, quiet=args.quiet)
     # the predictor learns from these labels, so it inherits the licences of the model that made them
     update_metrics(run, "label", {"classifier": str(spec), "licences": list(classifier.licences), "user_turns": counts})
-    print(json.dumps({"saved": str(run / "labels.jsonl"), "classifier": str(spec), "user_turns": counts}, indent=2))
+    print(json.dumps({"saved": str(run / LABELS), "classifier": str(spec), "user_turns": counts}, indent=2))
     return 0
 
 
@@ -334,14 +335,14 @@ def run_predictor(args: argparse.Namespace) -> int:
     from reward_models.examples import LICENCES, predictor_data, user_turn_labels
 
     refuse_a_trained(args.run / "predictor")
-    labels_path = Path(args.labels or args.run / "labels.jsonl")
+    labels_path = Path(args.labels or args.run / LABELS)
     if not labels_path.is_file():
         raise FileNotFoundError(f"no labels at {labels_path}: run `train.py label` first, or pass --labels")
     sources = dialogue_sources(sources_for(args))
     train, valid, data = predictor_data(sources, user_turn_labels(labels_path))
     data["labels"] = str(labels_path)
     licences = {LICENCES[s.corpus] for s in sources}
-    if labels_path.name == "labels.jsonl":  # a label stage's, this run's or another's: it recorded whose licences they carry
+    if labels_path.name == LABELS:  # a label stage's, this run's or another's: it recorded whose licences they carry
         licences |= set(read_metrics(labels_path.parent).get("label", {}).get("licences", []))
     return train_reward_model(args, "predictor", train, valid, data, sorted(licences))
 
@@ -546,7 +547,7 @@ def pipeline_stages(args: argparse.Namespace) -> list[tuple[str, list[str], Path
     if preset.train_reward_models:
         stages += [
             ("classifier", ["classifier", *data, *common], run / "classifier", fine_tune_checkpoint(run, "classifier")),
-            ("label", ["label", *data, *common], run / "labels.jsonl", None),
+            ("label", ["label", *data, *common], run / LABELS, None),
             ("predictor", ["predictor", *data, *common], run / "predictor", fine_tune_checkpoint(run, "predictor")),
         ]
     for label, argv, folder, names in (
@@ -820,7 +821,7 @@ def build_parser() -> argparse.ArgumentParser:
         help="reward model name or folder (default: vader on the built-in corpus, else <run>/classifier or current)")
     predictor = stage("predictor", run_predictor, "train the look-ahead predictor")
     add_fine_tune(predictor, lr=5e-5)
-    predictor.add_argument("--labels", type=Path, default=None, help="labels file (default: <run>/labels.jsonl)")
+    predictor.add_argument("--labels", type=Path, default=None, help=f"labels file (default: <run>/{LABELS})")
     mle = stage("mle", run_mle, "MLE pretraining of a policy")
     mle.add_argument("--model", choices=("seq2seq", "multiseq"), default="seq2seq",
                      help="seq2seq, or multiseq with its emotion head (default: seq2seq)")
